@@ -1,0 +1,37 @@
+# Quick start: `make demo`, then `make test`. Both create the virtual environment and install the pinned
+# stack (requirements.txt) on first use.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: venv demo test test-fast bench profile clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.2"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: venv
+	$(PY) -m bidrn_tf.demo_backbones --out out/demo
+
+test: venv
+	$(PY) -m pytest -q tests
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow" tests
+
+profile: venv
+	$(PY) -m bidrn_tf.profile
+
+bench: venv
+	$(PY) convert/bench_backbone.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
