@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import collections
-import os
-import tempfile
 
 import bidrn_tf  # noqa: F401
 import numpy as np
 import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
+
+from bidrn_tf.fileio import write_atomic  # noqa: F401  (re-exported for the scripts)
 
 KERNELS = ("default", "indirect", "reference")
 _BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
@@ -97,21 +97,6 @@ def run_tflite(flatbuffer: bytes, inputs: np.ndarray, *, kernel: str = "indirect
     interp = lce_interpreter(flatbuffer, kernel=kernel, num_threads=num_threads)
     outs = interp.predict(np.asarray(inputs, np.float32))
     return outs if isinstance(outs, list) else [outs]
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def calibrate_batchnorm(model: tf.keras.Model, images) -> None:

@@ -14,3 +14,11 @@ def _fresh_session():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def smplx_model_path(tmp_path_factory):
+    """The generated SMPL-X-format model, written once per test session."""
+    from bidrn_tf.smplx import write_synthetic_model
+
+    return write_synthetic_model(str(tmp_path_factory.mktemp("smplx") / "SMPLX_NEUTRAL.npz"))

@@ -4,7 +4,7 @@ Both at 256x192x3, 1 thread. Models are timed alternately in one run (round robi
 its default XNNPACK delegate, BiDRN with each LCE kernel), so machine noise hits all of them alike. Prints
 per-model median / p10 / p90 in ms and each model's median as a ratio of the FP median.
 
-    python convert/bench_backbone.py [--repeats 20] [--out out/bench_backbone.json]
+    python benchmarks/bench_backbone.py [--repeats 20] [--out out/bench_backbone.json]
 """
 from __future__ import annotations
 
