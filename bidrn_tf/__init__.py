@@ -17,3 +17,10 @@ _os.environ["TF_USE_LEGACY_KERAS"] = "1"
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+
+def build_model(*, method: str, smplx_model: str, config=None):
+    """Whole-body model; see :func:`bidrn_tf.model.build_model`."""
+    from bidrn_tf.model import build_model as _build
+
+    return _build(method=method, smplx_model=smplx_model, config=config)

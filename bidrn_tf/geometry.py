@@ -1,0 +1,93 @@
+"""Differentiable geometry of the Pose2Pose heads: soft-argmax, feature sampling, boxes, camera.
+
+Coordinates are (x, y[, z]) in *index units* of the tensor they come from: x in [0, W - 1], y in [0, H - 1].
+"""
+from __future__ import annotations
+
+import bidrn_tf  # noqa: F401
+import tensorflow as tf
+
+
+def soft_argmax_3d(heatmap: tf.Tensor) -> tf.Tensor:
+    """heatmap (B, H, W, J, D) logits -> (B, J, 3) expected (x, y, z) under softmax over H x W x D."""
+    shape = tf.shape(heatmap)
+    h, w, d = heatmap.shape[1], heatmap.shape[2], heatmap.shape[4]
+    x = tf.transpose(heatmap, [0, 3, 1, 2, 4])  # (B, J, H, W, D)
+    prob = tf.reshape(tf.nn.softmax(tf.reshape(x, [shape[0], heatmap.shape[3], -1]), -1),
+                      [shape[0], heatmap.shape[3], h, w, d])
+    ys = tf.reduce_sum(tf.reduce_sum(prob, [3, 4]) * tf.range(h, dtype=prob.dtype), -1)
+    xs = tf.reduce_sum(tf.reduce_sum(prob, [2, 4]) * tf.range(w, dtype=prob.dtype), -1)
+    zs = tf.reduce_sum(tf.reduce_sum(prob, [2, 3]) * tf.range(d, dtype=prob.dtype), -1)
+    return tf.stack([xs, ys, zs], -1)
+
+
+def soft_argmax_2d(heatmap: tf.Tensor) -> tf.Tensor:
+    """heatmap (B, H, W, J) logits -> (B, J, 2) expected (x, y)."""
+    return soft_argmax_3d(heatmap[..., None])[..., :2]
+
+
+def sample_features(features: tf.Tensor, xy: tf.Tensor) -> tf.Tensor:
+    """Bilinear samples. features (B, H, W, C), xy (B, N, 2) in index units -> (B, N, C).
+
+    Points outside the map are clamped to its border.
+    """
+    h, w = tf.shape(features)[1], tf.shape(features)[2]
+    x = tf.clip_by_value(xy[..., 0], 0.0, tf.cast(w - 1, xy.dtype))
+    y = tf.clip_by_value(xy[..., 1], 0.0, tf.cast(h - 1, xy.dtype))
+    x0, y0 = tf.floor(x), tf.floor(y)
+    x1 = tf.minimum(x0 + 1, tf.cast(w - 1, xy.dtype))
+    y1 = tf.minimum(y0 + 1, tf.cast(h - 1, xy.dtype))
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+
+    def at(yy, xx):
+        idx = tf.stack([tf.cast(yy, tf.int32), tf.cast(xx, tf.int32)], -1)
+        return tf.gather_nd(features, idx, batch_dims=1)
+
+    return ((1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1))
+            + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1)))
+
+
+def box_from_center_size(center: tf.Tensor, size: tf.Tensor, *, aspect: float, extension: float) -> tf.Tensor:
+    """center (B, 2), size (B, 2) -> (B, 4) xyxy box widened to ``aspect`` (w / h) and scaled by ``extension``."""
+    w, h = size[:, 0], size[:, 1]
+    w2 = tf.where(w > aspect * h, w, h * aspect)
+    h2 = tf.where(w > aspect * h, w / aspect, h)
+    half = tf.stack([w2, h2], -1) * extension / 2
+    return tf.concat([center - half, center + half], -1)
+
+
+def crop(images: tf.Tensor, boxes: tf.Tensor, size) -> tf.Tensor:
+    """RoIAlign crops. images (B, H, W, C), boxes (B, 4) xyxy pixels -> (B, size[0], size[1], C)."""
+    h = tf.cast(tf.shape(images)[1] - 1, boxes.dtype)
+    w = tf.cast(tf.shape(images)[2] - 1, boxes.dtype)
+    norm = tf.stack([boxes[:, 1] / h, boxes[:, 0] / w, boxes[:, 3] / h, boxes[:, 2] / w], -1)
+    return tf.image.crop_and_resize(images, norm, tf.range(tf.shape(images)[0]), size)
+
+
+def box_to_crop_coords(xy_img: tf.Tensor, boxes: tf.Tensor, crop_hw) -> tf.Tensor:
+    """(B, N, 2) image pixels -> index units of a (crop_h, crop_w) map cropped with ``boxes`` (B, 4)."""
+    scale = tf.stack([(crop_hw[1] - 1) / (boxes[:, 2] - boxes[:, 0] + 1e-6),
+                      (crop_hw[0] - 1) / (boxes[:, 3] - boxes[:, 1] + 1e-6)], -1)
+    return (xy_img - boxes[:, None, :2]) * scale[:, None, :]
+
+
+def crop_to_image_coords(xy: tf.Tensor, boxes: tf.Tensor, crop_hw) -> tf.Tensor:
+    """Inverse of :func:`box_to_crop_coords`."""
+    scale = tf.stack([(boxes[:, 2] - boxes[:, 0]) / (crop_hw[1] - 1),
+                      (boxes[:, 3] - boxes[:, 1]) / (crop_hw[0] - 1)], -1)
+    return xy * scale[:, None, :] + boxes[:, None, :2]
+
+
+def camera_translation(cam: tf.Tensor, *, focal, input_hw, camera_3d_size: float = 2.5) -> tf.Tensor:
+    """Hand4Whole's camera: (B, 3) net output -> translation (B, 3) with t_z = k sigmoid(gamma).
+
+    k = sqrt(fx fy s^2 / (H W)) makes a person of ``camera_3d_size`` metres fill the body input.
+    """
+    k = (focal[0] * focal[1] * camera_3d_size ** 2 / (input_hw[0] * input_hw[1])) ** 0.5
+    return tf.concat([cam[:, :2], k * tf.sigmoid(cam[:, 2:3])], -1)
+
+
+def perspective_project(points: tf.Tensor, *, focal, princpt) -> tf.Tensor:
+    """(B, N, 3) camera space -> (B, N, 2) pixels."""
+    z = tf.maximum(points[..., 2:3], 1e-4)
+    return points[..., :2] / z * tf.constant(focal, points.dtype) + tf.constant(princpt, points.dtype)
