@@ -186,11 +186,48 @@ def format_table5(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+PAPER_WHOLE = {"fp": (77.84, 16.85), "bnn": (21.61, 2.63), "xnor": (21.61, 2.63), "dorefa": (21.61, 2.63),
+               "bireal": (21.61, 2.63), "reactnet": (21.66, 2.63), "bidrn": (17.22, 2.50)}
+
+
+def whole_model_rows(methods=None, smplx_model=None) -> list[dict]:
+    """Params / OPs of the whole-body model (512x384 input) for every method, next to the paper's."""
+    import os
+    import tempfile
+
+    from bidrn_tf.model import build_model
+    from bidrn_tf.smplx import write_synthetic_model
+
+    smplx_model = smplx_model or write_synthetic_model(os.path.join(tempfile.mkdtemp(), "SMPLX_NEUTRAL.npz"))
+    rows = []
+    for method in methods or PAPER_WHOLE:
+        tf.keras.backend.clear_session()
+        p = profile(build_model(method=method, smplx_model=smplx_model))
+        paper_p, paper_o = PAPER_WHOLE[method]
+        rows.append({"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "paper_params_m": paper_p,
+                     "paper_ops_g": paper_o, "total_params": p.total_params})
+    return rows
+
+
+def format_whole(rows: list[dict]) -> str:
+    lines = ["| method | Params (M) | paper | diff | OPs (G) | paper | diff | all params |", "|" + "---|" * 8]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['params_m']:.2f} | {r['paper_params_m']} | "
+                     f"{100 * (r['params_m'] / r['paper_params_m'] - 1):+.1f}% | {r['ops_g']:.2f} | {r['paper_ops_g']} | "
+                     f"{100 * (r['ops_g'] / r['paper_ops_g'] - 1):+.1f}% | {r['total_params']:,} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Params/OPs of every backbone at the paper's input sizes")
     ap.add_argument("--methods", nargs="*", default=None, help="subset of methods (default: all)")
     ap.add_argument("--no-table5", action="store_true", help="skip the seed Table 5 (MNIST ResNet-18) check")
+    ap.add_argument("--whole", action="store_true", help="only the whole-body model table (paper Table 1)")
     args = ap.parse_args(argv)
+    if args.whole:
+        print("Whole-body model, 512x384 input (paper Table 1):")
+        print(format_whole(whole_model_rows(args.methods)))
+        return
     print("Backbones (Params = binary/32 + FP; OPs = binary MACs/64 + FP MACs):")
     print(format_table(backbone_table(args.methods)))
     if not args.no_table5:

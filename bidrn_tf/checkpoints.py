@@ -1,0 +1,39 @@
+"""Saving and loading model weights with the method recorded beside them.
+
+A checkpoint is a TF weights file (``model.save_weights``) plus ``<path>.meta.json`` naming the method,
+written after the weights (the meta file is the commit marker: a checkpoint without it is incomplete).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from bidrn_tf.fileio import write_atomic
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, incomplete, corrupt or made for another method."""
+
+
+def save_weights(model, path: str, *, method: str, **meta) -> None:
+    model.save_weights(path)
+    write_atomic(path + ".meta.json", json.dumps({"method": method, **meta}).encode())
+
+
+def load_weights(model, path: str, *, method: str) -> dict:
+    meta_path = path + ".meta.json"
+    if not os.path.exists(meta_path):
+        raise CheckpointError(f"checkpoint {path!r} not found or incomplete (no {os.path.basename(meta_path)})")
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: {err}") from err
+    if meta.get("method") != method:
+        raise CheckpointError(f"checkpoint {path!r} was trained with method {meta.get('method')!r}, "
+                              f"not {method!r}; pass --method {meta.get('method')}")
+    try:
+        model.load_weights(path)
+    except Exception as err:
+        raise CheckpointError(f"cannot load checkpoint {path!r}: {err}") from err
+    return meta

@@ -1,0 +1,107 @@
+"""Turning photos into model inputs and model outputs back into photo coordinates.
+
+``predict(model, image, bbox=None)``: ``image`` is a path or an (H, W[, C]) array of any size and aspect
+(grayscale and RGBA are converted to RGB); ``bbox`` is the person box (x, y, w, h) in that image's pixels
+(default: the whole image). The box is widened to the network's aspect ratio around its centre, cropped
+and padded (zeros) to the network input with one affine warp (OpenCV), and every 2D output is mapped back
+through the inverse warp. The returned dict also holds ``focal`` and ``princpt`` of the camera in the
+original image's pixels, so ``vertices`` (camera space, metres) project onto the photo with them.
+"""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+MIN_SIDE, MAX_SIDE = 16, 16384
+POINT_KEYS = ("body_joints", "lhand_joints", "rhand_joints", "joints_proj")
+BOX_KEYS = ("lhand_bbox", "rhand_bbox", "face_bbox")
+
+
+class ImageError(ValueError):
+    """An image that cannot be used: missing, unreadable, not an image, or of an unusable size."""
+
+
+def load_image(image) -> np.ndarray:
+    """Path or array -> (H, W, 3) uint8 RGB. Grayscale and RGBA are converted; bad input raises ImageError."""
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fspath(image)
+        if not os.path.isfile(path):
+            raise ImageError(f"image file not found: {path!r}")
+        data = np.fromfile(path, np.uint8)
+        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        if arr is None:
+            raise ImageError(f"{path!r} is not a readable image (corrupt file or not an image format OpenCV knows)")
+        if arr.ndim == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    else:
+        arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageError(f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got shape {arr.shape}")
+    if arr.dtype != np.uint8:
+        if not np.all(np.isfinite(arr)):
+            raise ImageError("image contains NaN or infinite values")
+        scale = 255.0 if arr.dtype.kind == "f" and arr.max() <= 1.0 else 1.0
+        arr = np.clip(arr * scale, 0, 255).astype(np.uint8)
+    h, w = arr.shape[:2]
+    if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
+        raise ImageError(f"image is {w}x{h} pixels; each side must be between {MIN_SIDE} and {MAX_SIDE}")
+    if arr.ndim == 2:
+        arr = cv2.cvtColor(arr, cv2.COLOR_GRAY2RGB)
+    elif arr.shape[2] == 4:  # composite over white, the usual look of a transparent background
+        alpha = arr[..., 3:4].astype(np.float32) / 255.0
+        arr = (arr[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def input_transform(bbox, image_hw, input_hw) -> np.ndarray:
+    """2x3 affine mapping original pixels to network-input pixels for person box ``bbox`` (x, y, w, h)."""
+    x, y, w, h = (float(v) for v in bbox)
+    img_h, img_w = image_hw
+    if not (np.isfinite([x, y, w, h]).all() and w > 1 and h > 1):
+        raise ValueError(f"person box must be finite with width and height > 1, got {bbox}")
+    if x >= img_w or y >= img_h or x + w <= 0 or y + h <= 0:
+        raise ValueError(f"person box {bbox} lies outside the {img_w}x{img_h} image")
+    aspect = input_hw[1] / input_hw[0]
+    cx, cy = x + w / 2, y + h / 2
+    if w > aspect * h:
+        h = w / aspect
+    else:
+        w = h * aspect
+    s = input_hw[1] / w
+    return np.array([[s, 0, input_hw[1] / 2 - s * cx], [0, s, input_hw[0] / 2 - s * cy]], np.float64)
+
+
+def _invert_points(pts: np.ndarray, m: np.ndarray) -> np.ndarray:
+    out = pts.copy()
+    out[..., 0] = (pts[..., 0] - m[0, 2]) / m[0, 0]
+    out[..., 1] = (pts[..., 1] - m[1, 2]) / m[1, 1]
+    return out
+
+
+def predict(model, image, bbox=None, *, input_hw=(512, 384), focal=(5000.0, 5000.0), body_hw=(256, 192)) -> dict:
+    """Run ``model`` on ``image`` (see module docstring); returns numpy outputs in original-image pixels."""
+    rgb = load_image(image)
+    h, w = rgb.shape[:2]
+    if bbox is None:
+        bbox = (0, 0, w, h)
+    m = input_transform(bbox, (h, w), input_hw)
+    crop = cv2.warpAffine(rgb, m, (input_hw[1], input_hw[0]), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    outputs = model(crop[None].astype(np.float32) / 255.0, training=False)
+    out = {k: np.asarray(v)[0] for k, v in outputs.items()}
+    for k in POINT_KEYS:
+        if k in out:
+            out[k] = _invert_points(out[k], m)
+    for k in BOX_KEYS:
+        if k in out:
+            out[k] = _invert_points(out[k].reshape(2, 2), m).reshape(4)
+    # camera: body-input pixels -> network input (x input/body) -> original (inverse warp)
+    up = (input_hw[1] / body_hw[1], input_hw[0] / body_hw[0])
+    out["focal"] = np.array([focal[0] * up[0] / m[0, 0], focal[1] * up[1] / m[1, 1]])
+    princpt_in = np.array([[body_hw[1] / 2 * up[0], body_hw[0] / 2 * up[1]]])
+    out["princpt"] = _invert_points(princpt_in, m)[0]
+    out["person_box"] = np.array(bbox, np.float64)
+    return out
