@@ -20,6 +20,7 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 
 demo: venv
 	$(PY) -m bidrn_tf.demo_backbones --out out/demo
+	$(PY) -m bidrn_tf.demo --out out/demo/photo --method bidrn
 
 test: venv
 	$(PY) -m pytest -q tests
@@ -31,7 +32,8 @@ profile: venv
 	$(PY) -m bidrn_tf.profile
 
 bench: venv
-	$(PY) convert/bench_backbone.py
+	$(PY) benchmarks/bench_backbone.py
+	$(PY) benchmarks/bench_smplx.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
