@@ -13,15 +13,16 @@ import json
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bidrn_tf  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bidrn_tf import deploy  # noqa: E402
 from bidrn_tf.backbones import build_resnet  # noqa: E402
+from timing import alternate, quantiles  # noqa: E402
 
 
 def _tflite_runner(flatbuffer: bytes, x: np.ndarray):
@@ -56,20 +57,13 @@ def main(argv=None) -> None:
     runners = {"fp_tflite_xnnpack": _tflite_runner(fp, x)}
     for kernel in deploy.KERNELS:
         runners[f"bidrn_lce_{kernel}"] = _lce_runner(bidrn, x, kernel)
-    for run in runners.values():  # warm-up
-        run()
-    times = {k: [] for k in runners}
-    for _ in range(args.repeats):
-        for name, run in runners.items():
-            t = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - t) * 1e3)
+    times = alternate(runners, args.repeats)
     base = statistics.median(times["fp_tflite_xnnpack"])
     results = {}
     print(f"\n{args.repeats} alternating rounds, 1 thread, input {shape[0]}x{shape[1]}")
     print(f"{'model':<22} {'median ms':>10} {'p10':>8} {'p90':>8} {'ratio to FP':>12}")
     for name, ts in times.items():
-        q = np.percentile(ts, [10, 50, 90])
+        q = quantiles(ts)
         results[name] = {"median_ms": q[1], "p10_ms": q[0], "p90_ms": q[2], "ratio_to_fp": q[1] / base}
         print(f"{name:<22} {q[1]:>10.1f} {q[0]:>8.1f} {q[2]:>8.1f} {q[1] / base:>12.3f}")
     sizes = {"fp_tflite_bytes": len(fp), "bidrn_tflite_bytes": len(bidrn)}

@@ -13,12 +13,13 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bidrn_tf  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import alternate, quantiles  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -64,18 +65,10 @@ def main(argv=None) -> None:
             "tf.function": lambda: graph(tf_params)["vertices"].numpy(),
             "XLA": lambda: xla(tf_params)["vertices"].numpy(),
         }
-        for fn in impls.values():  # warm-up and tracing
-            fn()
-            fn()
-        times = {k: [] for k in impls}
-        for _ in range(args.repeats):
-            for name, fn in impls.items():
-                t = time.perf_counter()
-                fn()
-                times[name].append((time.perf_counter() - t) * 1e3)
+        times = alternate(impls, args.repeats)
         base = np.median(times["smplx (torch)"])
         for name, ts in times.items():
-            q = np.percentile(ts, [10, 50, 90])
+            q = quantiles(ts)
             print(f"{batch:>5} {name:<14} {q[1]:>10.2f} {q[0]:>8.2f} {q[2]:>8.2f} {base / q[1]:>13.2f}")
         out, theirs = layer(tf_params), run_smplx()
         dv = np.abs(out["vertices"].numpy() - theirs.vertices.numpy()).max()

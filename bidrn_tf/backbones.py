@@ -29,7 +29,6 @@ BiDRN mapping (SPEC's reading of the garbled Table 1), with ``r = C_in / C_out``
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import bidrn_tf  # noqa: F401
@@ -278,8 +277,3 @@ def build_resnet(
     if weights is not None:
         model.load_weights(weights)
     return model
-
-
-def replace_config(cfg: BiDRNConfig, **changes) -> BiDRNConfig:
-    """A copy of ``cfg`` with ``changes`` (dataclasses.replace, re-exported for convenience)."""
-    return dataclasses.replace(cfg, **changes)

@@ -34,6 +34,13 @@ def _dense(units, name):
     return tf.keras.layers.Dense(units, kernel_initializer=_dense_init(), name=name)
 
 
+def _apply(layers, x, training):
+    """Run ``layers`` in order, passing ``training`` to the BatchNorms."""
+    for layer in layers:
+        x = layer(x, training=training) if isinstance(layer, tf.keras.layers.BatchNormalization) else layer(x)
+    return x
+
+
 class PositionNet(tf.keras.layers.Layer):
     """1x1 conv to J x D heatmaps and 3D soft-argmax. (B, H, W, C) -> joints (B, J, 3), heatmap (B, H, W, J*D)."""
 
@@ -80,8 +87,7 @@ class BoxNet(tf.keras.layers.Layer):
     def call(self, features, heatmap, training=None):
         x = tf.concat([features, heatmap], -1)
         for block in self.ups:
-            for layer in block:
-                x = layer(x, training=training) if isinstance(layer, tf.keras.layers.BatchNormalization) else layer(x)
+            x = _apply(block, x, training)
         centers = geometry.soft_argmax_2d(self.center(x))  # (B, 3, 2)
         sizes = []
         for k, (fc1, fc2) in enumerate(self.size_mlps):
@@ -97,10 +103,6 @@ def _conv_bn_relu(filters, name):
     return [_conv(filters, f"{name}_conv"), batch_norm(name=f"{name}_bn"), tf.keras.layers.ReLU(name=f"{name}_relu")]
 
 
-def _apply(layers, x, training):
-    for layer in layers:
-        x = layer(x, training=training) if isinstance(layer, tf.keras.layers.BatchNormalization) else layer(x)
-    return x
 
 
 class BodyRotationNet(tf.keras.layers.Layer):
