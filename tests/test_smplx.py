@@ -187,3 +187,14 @@ def test_write_is_atomic_and_readable(tmp_path):
     path = write_synthetic_model(str(tmp_path / "a" / "model.npz"), seed=3)
     assert load(path).num_vertices == NUM_VERTICES
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["model.npz"]  # no temporary left behind
+
+
+def test_lce_conversion_has_no_per_vertex_ops(smplx_model_path):
+    """LCE's converter unfolds batched matmuls into one FULLY_CONNECTED per batch slice; the layer must not
+    contain a batched matmul over vertices (it once produced 10,588 of them)."""
+    from bidrn_tf import deploy
+
+    inputs = {"body_pose": tf.keras.Input((63,), batch_size=1, name="body_pose")}
+    model = tf.keras.Model(inputs, SMPLXLayer(smplx_model_path, validate=False)(inputs)["vertices"])
+    census = deploy.op_census(deploy.convert(model, binary=True))
+    assert sum(census.values()) < 1000, deploy.format_census(census)

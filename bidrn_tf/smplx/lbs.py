@@ -65,7 +65,9 @@ def skin(vertices: tf.Tensor, weights: tf.Tensor, transforms: tf.Tensor) -> tf.T
     batch, num_joints = tf.shape(transforms)[0], transforms.shape[1]
     flat = tf.reshape(tf.transpose(tf.reshape(transforms, [batch, num_joints, 12]), [1, 0, 2]), [num_joints, -1])
     per_vertex = tf.transpose(tf.reshape(tf.matmul(weights, flat), [weights.shape[0], batch, 3, 4]), [1, 0, 2, 3])
-    return tf.einsum("bvrc,bvc->bvr", per_vertex[..., :3], vertices) + per_vertex[..., 3]
+    # multiply + sum, not a per-vertex matmul: LCE's converter unfolds a batched matmul into one
+    # FULLY_CONNECTED op per vertex (10,475 of them)
+    return tf.reduce_sum(per_vertex[..., :3] * vertices[:, :, None, :], -1) + per_vertex[..., 3]
 
 
 def vertices2landmarks(vertices: tf.Tensor, faces: tf.Tensor, face_idx: tf.Tensor, bary: tf.Tensor) -> tf.Tensor:
