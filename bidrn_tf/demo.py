@@ -52,7 +52,14 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     cfg = config or ModelConfig()
     model = build_model(method=method, smplx_model=smplx_model, config=cfg)
     if checkpoint is None:
-        notices.append("UNTRAINED weights")
+        # Untrained BatchNorms are identities at inference, so a deep binarized net's activations grow
+        # without bound (BiDRN's GAP feature reaches ~1e9). Calibrating them on this photo keeps the
+        # untrained outputs at a sane scale; it is still no reconstruction.
+        from bidrn_tf.deploy import calibrate_batchnorm
+        from bidrn_tf.inference import prepare_input
+
+        calibrate_batchnorm(model, prepare_input(rgb, bbox, cfg.image_hw)[0])
+        notices.append("UNTRAINED weights (BatchNorm calibrated on this photo)")
     else:
         from bidrn_tf.checkpoints import load_weights
 

@@ -82,15 +82,21 @@ def _invert_points(pts: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out
 
 
-def predict(model, image, bbox=None, *, input_hw=(512, 384), focal=(5000.0, 5000.0), body_hw=(256, 192)) -> dict:
-    """Run ``model`` on ``image`` (see module docstring); returns numpy outputs in original-image pixels."""
+def prepare_input(image, bbox=None, input_hw=(512, 384)):
+    """Image -> (network input (1, H, W, 3) float32 in [0, 1], 2x3 affine original -> input, person box)."""
     rgb = load_image(image)
     h, w = rgb.shape[:2]
     if bbox is None:
         bbox = (0, 0, w, h)
     m = input_transform(bbox, (h, w), input_hw)
     crop = cv2.warpAffine(rgb, m, (input_hw[1], input_hw[0]), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
-    outputs = model(crop[None].astype(np.float32) / 255.0, training=False)
+    return crop[None].astype(np.float32) / 255.0, m, bbox
+
+
+def predict(model, image, bbox=None, *, input_hw=(512, 384), focal=(5000.0, 5000.0), body_hw=(256, 192)) -> dict:
+    """Run ``model`` on ``image`` (see module docstring); returns numpy outputs in original-image pixels."""
+    x, m, bbox = prepare_input(image, bbox, input_hw)
+    outputs = model(x, training=False)
     out = {k: np.asarray(v)[0] for k, v in outputs.items()}
     for k in POINT_KEYS:
         if k in out:

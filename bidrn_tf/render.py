@@ -30,10 +30,11 @@ def render_mesh(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, foca
     light /= np.linalg.norm(light)
     shade = np.clip(np.abs(normals @ light), 0.0, 1.0) * 0.75 + 0.25
     px = project(vertices, focal, princpt)
-    in_front = (tri[:, :, 2] > 1e-3).all(-1)
+    visible = np.isfinite(px).all(-1) & (np.abs(px) < 1e5).all(-1)  # off-screen by far, or degenerate
+    in_front = (tri[:, :, 2] > 1e-3).all(-1) & visible[faces].all(-1)
     order = np.argsort(-tri[:, :, 2].mean(-1))
     base = np.asarray(color) * 255.0
-    pts = np.round(px[faces] * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+    pts = np.round(np.where(visible[:, None], px, 0.0)[faces] * 16).astype(np.int32)  # 4 sub-pixel bits
     for i in order:
         if in_front[i]:
             cv2.fillConvexPoly(layer, pts[i], tuple(float(c) for c in base * shade[i]), cv2.LINE_AA, shift=4)
@@ -45,7 +46,10 @@ def render_mesh(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, foca
 def put_banner(image: np.ndarray, text: str) -> np.ndarray:
     """Write ``text`` on a dark strip at the top of ``image`` (for 'untrained weights' notices)."""
     out = image.copy()
-    h = max(18, image.shape[0] // 24)
-    cv2.rectangle(out, (0, 0), (image.shape[1], h + 6), (0, 0, 0), -1)
-    cv2.putText(out, text, (4, h), cv2.FONT_HERSHEY_SIMPLEX, h / 30.0, (255, 255, 0), 1, cv2.LINE_AA)
+    scale = max(image.shape[0], 240) / 600.0
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    scale *= min(1.0, (image.shape[1] - 8) / max(tw, 1))  # shrink to fit the width
+    (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    cv2.rectangle(out, (0, 0), (image.shape[1], th + base + 6), (0, 0, 0), -1)
+    cv2.putText(out, text, (4, th + 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 0), 1, cv2.LINE_AA)
     return out
