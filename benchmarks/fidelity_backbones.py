@@ -1,0 +1,49 @@
+"""LCE interpreter vs Keras for every binarized backbone (not a test): how far the outputs differ.
+
+For each method and depth: build (seeded), calibrate BatchNorm on random images, convert with LCE, run
+both on the same random input and print the largest |difference|, its ratio to max|y|, and the share of
+output elements that differ by more than 1e-4. Single blocks agree to float rounding (tests); whole plain
+BNNs at random init can diverge because one near-zero sign flip cascades (see README, "LCE findings").
+
+    python benchmarks/fidelity_backbones.py [--size 32] [--seed 0] [--methods bnn bidrn ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import bidrn_tf  # noqa: E402,F401
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from bidrn_tf import deploy  # noqa: E402
+from bidrn_tf.backbones import METHODS, build_resnet, is_lce_binary  # noqa: E402
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", nargs="*", default=[m for m in METHODS if m != "fp" and is_lce_binary(m)])
+    args = ap.parse_args(argv)
+    shape = (args.size, args.size, 3)
+    print(f"| method | depth | max abs diff | / max abs y | share > 1e-4 |\n|---|---|---|---|---|")
+    for depth in (18, 50):
+        for method in args.methods:
+            tf.keras.backend.clear_session()
+            tf.keras.utils.set_random_seed(args.seed)
+            rng = np.random.default_rng(args.seed)
+            model = build_resnet(depth=depth, method=method, input_shape=shape)
+            deploy.calibrate_batchnorm(model, rng.normal(size=(8,) + shape))
+            x = rng.normal(size=(2,) + shape).astype(np.float32)
+            ref = model(x, training=False).numpy()
+            out = deploy.run_tflite(deploy.convert(model), x)[0]
+            d = np.abs(out - ref)
+            print(f"| {method} | {depth} | {d.max():.2e} | {d.max() / np.abs(ref).max():.2e} | {(d > 1e-4).mean():.4f} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
