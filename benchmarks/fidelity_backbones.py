@@ -2,8 +2,10 @@
 
 For each method and depth: build (seeded), calibrate BatchNorm on random images, convert with LCE, run
 both on the same random input and print the largest |difference|, its ratio to max|y|, and the share of
-output elements that differ by more than 1e-4. Single blocks agree to float rounding (tests); whole plain
-BNNs at random init can diverge because one near-zero sign flip cascades (see README, "LCE findings").
+output elements that differ by more than 1e-4. Control column: the same Keras model against itself with
+every BatchNorm beta shifted by N(0, 1e-6), i.e. a rounding-sized change and no conversion at all. Where
+the control diverges as much as LCE does, the network (not the converter) is what amplifies rounding:
+one near-zero sign flip cascades through a plain BNN (see README, "LCE findings").
 
     python benchmarks/fidelity_backbones.py [--size 32] [--seed 0] [--methods bnn bidrn ...]
 """
@@ -29,7 +31,8 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", nargs="*", default=[m for m in METHODS if m != "fp" and is_lce_binary(m)])
     args = ap.parse_args(argv)
     shape = (args.size, args.size, 3)
-    print(f"| method | depth | max abs diff | / max abs y | share > 1e-4 |\n|---|---|---|---|---|")
+    print("| method | depth | LCE: max abs diff | / max abs y | share > 1e-4 | control: max abs diff | share > 1e-4 |")
+    print("|---|---|---|---|---|---|---|")
     for depth in (18, 50):
         for method in args.methods:
             tf.keras.backend.clear_session()
@@ -41,8 +44,11 @@ def main(argv=None) -> None:
             ref = model(x, training=False).numpy()
             out = deploy.run_tflite(deploy.convert(model), x)[0]
             d = np.abs(out - ref)
-            print(f"| {method} | {depth} | {d.max():.2e} | {d.max() / np.abs(ref).max():.2e} | {(d > 1e-4).mean():.4f} |",
-                  flush=True)
+            for bn in (m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)):
+                bn.beta.assign_add(tf.random.normal(bn.beta.shape, stddev=1e-6, seed=args.seed))
+            c = np.abs(model(x, training=False).numpy() - ref)
+            print(f"| {method} | {depth} | {d.max():.2e} | {d.max() / np.abs(ref).max():.2e} | {(d > 1e-4).mean():.4f} "
+                  f"| {c.max():.2e} | {(c > 1e-4).mean():.4f} |", flush=True)
 
 
 if __name__ == "__main__":
