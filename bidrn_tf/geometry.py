@@ -64,15 +64,8 @@ def crop(images: tf.Tensor, boxes: tf.Tensor, size) -> tf.Tensor:
     return tf.image.crop_and_resize(images, norm, tf.range(tf.shape(images)[0]), size)
 
 
-def box_to_crop_coords(xy_img: tf.Tensor, boxes: tf.Tensor, crop_hw) -> tf.Tensor:
-    """(B, N, 2) image pixels -> index units of a (crop_h, crop_w) map cropped with ``boxes`` (B, 4)."""
-    scale = tf.stack([(crop_hw[1] - 1) / (boxes[:, 2] - boxes[:, 0] + 1e-6),
-                      (crop_hw[0] - 1) / (boxes[:, 3] - boxes[:, 1] + 1e-6)], -1)
-    return (xy_img - boxes[:, None, :2]) * scale[:, None, :]
-
-
 def crop_to_image_coords(xy: tf.Tensor, boxes: tf.Tensor, crop_hw) -> tf.Tensor:
-    """Inverse of :func:`box_to_crop_coords`."""
+    """(B, N, 2) index units of a (crop_h, crop_w) map cropped with ``boxes`` (B, 4) -> image pixels."""
     scale = tf.stack([(boxes[:, 2] - boxes[:, 0]) / (crop_hw[1] - 1),
                       (boxes[:, 3] - boxes[:, 1]) / (crop_hw[0] - 1)], -1)
     return xy * scale[:, None, :] + boxes[:, None, :2]

@@ -198,3 +198,13 @@ def test_lce_conversion_has_no_per_vertex_ops(smplx_model_path):
     model = tf.keras.Model(inputs, SMPLXLayer(smplx_model_path, validate=False)(inputs)["vertices"])
     census = deploy.op_census(deploy.convert(model, binary=True))
     assert sum(census.values()) < 1000, deploy.format_census(census)
+
+
+def test_region_joint_constants_name_the_right_joints():
+    from bidrn_tf.smplx.synthetic import JOINT_NAMES
+
+    assert {s: JOINT_NAMES[j] for s, j in regions.HAND_ROOTS.items()} == {"left": "left_wrist", "right": "right_wrist"}
+    assert JOINT_NAMES[regions.FACE_ROOT] == "neck"
+    lsp = [JOINT_NAMES[j] for j in regions.J14_FROM_SMPLX]
+    assert lsp[:3] == ["right_ankle", "right_knee", "right_hip"] and lsp[-2:] == ["neck", "head"]
+    assert [JOINT_NAMES[j] for j in regions.LEFT_HAND_JOINTS[:2]] == ["left_wrist", "left_index1"]
