@@ -56,12 +56,40 @@ def box_from_center_size(center: tf.Tensor, size: tf.Tensor, *, aspect: float, e
     return tf.concat([center - half, center + half], -1)
 
 
+def _interp_axis(images: tf.Tensor, coords: tf.Tensor, axis: int) -> tf.Tensor:
+    """Linear interpolation of ``images`` (B, H, W, C) along ``axis`` (1 or 2) at ``coords`` (B, N).
+
+    Samples outside [0, size - 1] are zero (as ``tf.image.crop_and_resize`` with extrapolation 0).
+    """
+    size = tf.shape(images)[axis]
+    top = tf.cast(size - 1, coords.dtype)
+    c = tf.clip_by_value(coords, 0.0, top)
+    c0 = tf.floor(c)
+    c1 = tf.minimum(c0 + 1, top)
+    frac = c - c0
+    inside = tf.cast((coords >= 0) & (coords <= top), images.dtype)
+    lo = tf.gather(images, tf.cast(c0, tf.int32), axis=axis, batch_dims=1)
+    hi = tf.gather(images, tf.cast(c1, tf.int32), axis=axis, batch_dims=1)
+    shape = [-1, 1, 1, 1]
+    shape[axis] = tf.shape(coords)[1]
+    w = tf.reshape(frac, shape)
+    return (lo * (1 - w) + hi * w) * tf.reshape(inside, shape)
+
+
 def crop(images: tf.Tensor, boxes: tf.Tensor, size) -> tf.Tensor:
-    """RoIAlign crops. images (B, H, W, C), boxes (B, 4) xyxy pixels -> (B, size[0], size[1], C)."""
-    h = tf.cast(tf.shape(images)[1] - 1, boxes.dtype)
-    w = tf.cast(tf.shape(images)[2] - 1, boxes.dtype)
-    norm = tf.stack([boxes[:, 1] / h, boxes[:, 0] / w, boxes[:, 3] / h, boxes[:, 2] / w], -1)
-    return tf.image.crop_and_resize(images, norm, tf.range(tf.shape(images)[0]), size)
+    """RoIAlign crops. images (B, H, W, C), boxes (B, 4) xyxy pixels -> (B, size[0], size[1], C).
+
+    Same sampling as ``tf.image.crop_and_resize`` (bilinear; the box corners land on the first and last
+    output pixels, a size of 1 samples the centre; zero outside the image) but written as two separable gathers, because CropAndResize is
+    not a TF Lite builtin op and the converted model must run on stock TF Lite / LCE runtimes.
+    """
+    out_h, out_w = size
+    ty = tf.range(out_h, dtype=boxes.dtype) / (out_h - 1) if out_h > 1 else tf.constant([0.5], boxes.dtype)
+    tx = tf.range(out_w, dtype=boxes.dtype) / (out_w - 1) if out_w > 1 else tf.constant([0.5], boxes.dtype)
+    ys = boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * ty  # (B, out_h)
+    xs = boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * tx  # (B, out_w)
+    rows = _interp_axis(images, ys, axis=1)  # (B, out_h, W, C)
+    return _interp_axis(rows, xs, axis=2)
 
 
 def crop_to_image_coords(xy: tf.Tensor, boxes: tf.Tensor, crop_hw) -> tf.Tensor:

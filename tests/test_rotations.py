@@ -43,3 +43,30 @@ def test_rot6d_inverse(rng):
     mats = Rotation.random(8, random_state=2).as_matrix().astype(np.float32)
     six = rotations.matrix_to_rot6d(tf.constant(mats))
     np.testing.assert_allclose(rotations.rot6d_to_matrix(six).numpy(), mats, atol=1e-5)
+
+
+def test_matrix_to_quaternion_matches_tensorflow_graphics_near_every_pivot(rng):
+    from tensorflow_graphics.geometry.transformation import quaternion as tfg_quaternion
+
+    aa = rng.normal(size=(400, 3))
+    aa[:100] *= (np.pi - 1e-3) / np.linalg.norm(aa[:100], axis=-1, keepdims=True)  # angle near pi: x/y/z pivots
+    aa[100:150] *= 1e-5  # near identity: w pivot
+    mats = tf.constant(Rotation.from_rotvec(aa).as_matrix(), tf.float32)
+    ours = rotations.matrix_to_quaternion(mats).numpy()
+    ref = tfg_quaternion.from_rotation_matrix(mats).numpy()
+    sign = np.sign(np.sum(ours * ref, -1, keepdims=True))  # q and -q are the same rotation
+    np.testing.assert_allclose(ours, sign * ref, atol=1e-5)
+    back = rotations.axis_angle_to_matrix(rotations.matrix_to_axis_angle(mats)).numpy()
+    np.testing.assert_allclose(back, mats.numpy(), atol=1e-5)
+
+
+def test_rotation_heads_convert_to_builtin_tflite_ops():
+    from bidrn_tf import deploy
+
+    x = tf.keras.Input((4, 6))
+    model = tf.keras.Model(x, tf.keras.layers.Lambda(rotations.rot6d_to_axis_angle)(x))
+    census = deploy.op_census(deploy.convert(model, binary=False))
+    assert "FlexCross" not in census and not any(name.startswith("Flex") for name in census), census
+    sample = np.random.default_rng(0).normal(size=(1, 4, 6)).astype(np.float32)
+    tfl = deploy.run_tflite(deploy.convert(model, binary=False), sample)[0]
+    np.testing.assert_allclose(tfl, model(sample).numpy(), atol=1e-5)
