@@ -20,18 +20,25 @@ def save_weights(model, path: str, *, method: str, **meta) -> None:
     write_atomic(path + ".meta.json", json.dumps({"method": method, **meta}).encode())
 
 
-def load_weights(model, path: str, *, method: str) -> dict:
+def read_meta(path: str, *, method: str) -> dict:
+    """The checkpoint's metadata, checked to exist, parse and name ``method`` (cheap: no model needed)."""
     meta_path = path + ".meta.json"
     if not os.path.exists(meta_path):
         raise CheckpointError(f"checkpoint {path!r} not found or incomplete (no {os.path.basename(meta_path)})")
     try:
         with open(meta_path) as f:
             meta = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: {err}") from err
-    if meta.get("method") != method:
-        raise CheckpointError(f"checkpoint {path!r} was trained with method {meta.get('method')!r}, "
-                              f"not {method!r}; pass --method {meta.get('method')}")
+    if not isinstance(meta, dict) or meta.get("method") != method:
+        found = meta.get("method") if isinstance(meta, dict) else None
+        raise CheckpointError(f"checkpoint {path!r} was trained with method {found!r}, not {method!r}; "
+                              f"pass --method {found}")
+    return meta
+
+
+def load_weights(model, path: str, *, method: str) -> dict:
+    meta = read_meta(path, method=method)
     try:
         model.load_weights(path)
     except Exception as err:

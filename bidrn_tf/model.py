@@ -57,6 +57,9 @@ class ModelConfig:
     hand_box_extension: float = 2.0
     face_box_extension: float = 1.5
     binary_boxnet: bool | None = None  # None: binarized for method="bidrn" only (see README)
+    body_depth: int = 50  # ResNet depths of the backbones (the paper's: 50, 50, 18); 18 gives a lighter model
+    hand_depth: int = 50
+    face_depth: int = 18
     bidrn: BiDRNConfig = dataclasses.field(default_factory=BiDRNConfig)
 
     def replace(self, **changes) -> "ModelConfig":
@@ -73,16 +76,18 @@ def _rescale(xy, from_hw, to_hw):
 class WholeBody(tf.keras.layers.Layer):
     """The whole-body network as one layer (see module docstring); ``build_model`` wraps it in a Model."""
 
-    def __init__(self, *, method: str, smplx_model: str, config: ModelConfig | None = None, **kwargs):
+    def __init__(self, *, method: str, smplx_model: str | None, config: ModelConfig | None = None,
+                 include_smplx: bool = True, **kwargs):
         super().__init__(**kwargs)
         cfg = config or ModelConfig()
         self.method, self.smplx_model, self.cfg = method, smplx_model, cfg
+        self.include_smplx = include_smplx
         extra = {"bidrn_config": cfg.bidrn} if method == "bidrn" else {}
-        self.body_backbone = build_resnet(depth=50, method=method, input_shape=(*cfg.body_hw, 3),
+        self.body_backbone = build_resnet(depth=cfg.body_depth, method=method, input_shape=(*cfg.body_hw, 3),
                                           name="body_backbone", **extra)
-        self.hand_backbone = build_resnet(depth=50, method=method, input_shape=(*cfg.hand_hw, 3),
+        self.hand_backbone = build_resnet(depth=cfg.hand_depth, method=method, input_shape=(*cfg.hand_hw, 3),
                                           name="hand_backbone", **extra)
-        self.face_backbone = build_resnet(depth=18, method=method, input_shape=(*cfg.face_hw, 3),
+        self.face_backbone = build_resnet(depth=cfg.face_depth, method=method, input_shape=(*cfg.face_hw, 3),
                                           name="face_backbone", **extra)
         self.body_position = PositionNet(num_joints=cfg.body_joints, depth=cfg.heatmap_depth, name="body_position_net")
         self.hand_position = PositionNet(num_joints=cfg.hand_joints, depth=cfg.heatmap_depth, name="hand_position_net")
@@ -91,7 +96,7 @@ class WholeBody(tf.keras.layers.Layer):
         self.body_rotation = BodyRotationNet(name="body_rotation_net")
         self.hand_rotation = HandRotationNet(name="hand_rotation_net")
         self.face_regressor = FaceRegressor(name="face_regressor")
-        self.smplx = SMPLXLayer(smplx_model, validate=False, name="smplx")
+        self.smplx = SMPLXLayer(smplx_model, validate=False, name="smplx") if include_smplx else None
 
     def call(self, images, training=None):
         cfg = self.cfg
@@ -136,23 +141,26 @@ class WholeBody(tf.keras.layers.Layer):
         root_pose, body_pose, betas, cam = self.body_rotation(body_feat, body_joints, lmcp, rmcp, training=training)
         cam_trans = geometry.camera_translation(cam, focal=cfg.focal, input_hw=cfg.body_hw,
                                                 camera_3d_size=cfg.camera_3d_size)
+        outputs = {
+            "root_pose": root_pose, "body_pose": body_pose, "lhand_pose": lhand_pose, "rhand_pose": rhand_pose,
+            "jaw_pose": jaw_pose, "expression": expression, "betas": betas, "cam_trans": cam_trans,
+            "lhand_bbox": lbox, "rhand_bbox": rbox, "face_bbox": fbox,
+            "body_joints": tf.concat([_rescale(body_joints[..., :2], feat_hw, cfg.image_hw), body_joints[..., 2:]], -1),
+            "lhand_joints": tf.concat([lj_img, lj[..., 2:]], -1), "rhand_joints": tf.concat([rj_img, rj[..., 2:]], -1),
+        }
+        if self.smplx is None:
+            return outputs
         mesh = self.smplx({"global_orient": root_pose, "body_pose": body_pose, "left_hand_pose": lhand_pose,
                            "right_hand_pose": rhand_pose, "jaw_pose": jaw_pose, "betas": betas,
                            "expression": expression, "transl": cam_trans})
         princpt = (cfg.body_hw[1] / 2, cfg.body_hw[0] / 2)
         proj_body = geometry.perspective_project(mesh["joints"], focal=cfg.focal, princpt=princpt)
         joints_proj = proj_body * tf.constant([cfg.image_hw[1] / cfg.body_hw[1], cfg.image_hw[0] / cfg.body_hw[0]])
-        body_joints_img = tf.concat([_rescale(body_joints[..., :2], feat_hw, cfg.image_hw), body_joints[..., 2:]], -1)
-        return {
-            "root_pose": root_pose, "body_pose": body_pose, "lhand_pose": lhand_pose, "rhand_pose": rhand_pose,
-            "jaw_pose": jaw_pose, "expression": expression, "betas": betas, "cam_trans": cam_trans,
-            "lhand_bbox": lbox, "rhand_bbox": rbox, "face_bbox": fbox, "body_joints": body_joints_img,
-            "lhand_joints": tf.concat([lj_img, lj[..., 2:]], -1), "rhand_joints": tf.concat([rj_img, rj[..., 2:]], -1),
-            "vertices": mesh["vertices"], "smplx_joints": mesh["joints"], "joints_proj": joints_proj,
-        }
+        return {**outputs, "vertices": mesh["vertices"], "smplx_joints": mesh["joints"], "joints_proj": joints_proj}
 
 
-def build_model(*, method: str, smplx_model: str, config: ModelConfig | None = None) -> tf.keras.Model:
+def build_model(*, method: str, smplx_model: str | None, config: ModelConfig | None = None,
+                include_smplx: bool = True) -> tf.keras.Model:
     """Build the whole-body model for ``method`` (one of ``bidrn_tf.backbones.METHODS``).
 
     Args:
@@ -160,10 +168,18 @@ def build_model(*, method: str, smplx_model: str, config: ModelConfig | None = N
             the BoxNet; see ``ModelConfig.binary_boxnet``).
         smplx_model: path of an SMPL-X model file (``SMPLX_NEUTRAL.npz``, or the generated stand-in).
         config: :class:`ModelConfig` (defaults: Hand4Whole's sizes).
+        include_smplx: ``False`` leaves the SMPL-X layer out (like keras.applications' ``include_top``):
+            the model then outputs parameters, boxes and joints only, without ``vertices``,
+            ``smplx_joints`` and ``joints_proj``, and ``smplx_model`` may be ``None``.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if include_smplx and not smplx_model:
+        raise ValueError("smplx_model is required when include_smplx=True")
     cfg = config or ModelConfig()
     images = tf.keras.Input((*cfg.image_hw, 3), name="image")
-    outputs = WholeBody(method=method, smplx_model=smplx_model, config=cfg, name="whole_body")(images)
+    outputs = WholeBody(method=method, smplx_model=smplx_model, config=cfg, include_smplx=include_smplx,
+                        name="whole_body")(images)
+    # name every output after its key, so a converted flatbuffer's signature names them too
+    outputs = {k: tf.keras.layers.Activation("linear", name=k)(v) for k, v in outputs.items()}
     return tf.keras.Model(images, outputs, name=f"{method}_whole_body")

@@ -130,6 +130,19 @@ def profile(model: tf.keras.Model) -> Profile:
     return prof
 
 
+def binarized_weight_macs(model: tf.keras.Model) -> list[tuple[str, int]]:
+    """[(layer name, MACs of one forward pass at batch 1, *including* the batch the layer really sees)]
+    for every conv / dense layer with 1-bit weights, whatever its input quantizer (names can repeat).
+
+    Unlike :func:`profile` this multiplies by the layer's own batch (the hand backbone runs on two crops per
+    image), because it is compared with the MACs of the ops in a converted flatbuffer.
+    """
+    counted = [m for m in model.submodules if isinstance(m, _CONV_TYPES) and _layer_bits(m)[0] == 1]
+    shapes = _record_output_shapes(model, counted)
+    return [(layer.name, _macs(layer, shapes[id(layer)]) * int(shapes[id(layer)][0]))
+            for layer in counted if id(layer) in shapes]
+
+
 # ----------------------------------------------------------------------------------------------------
 # command line: the table for every depth x method at the paper's input sizes
 # ----------------------------------------------------------------------------------------------------
