@@ -5,6 +5,10 @@
 * :func:`op_census` - counts the operators of a flatbuffer by parsing it with TF Lite's schema (no string
   matching on bytes): builtin ops by name (``CONV_2D``, ...), custom ops by their custom code
   (``LceBconv2d``, ``LceQuantize``, ...).
+* :func:`lce_blockers` - why a layer with 1-bit weights would *not* become an ``LceBconv2d`` (SPEC section 4),
+  so conversion can fail with the layer's name instead of silently shipping a float conv.
+* :func:`bconv_macs` - MACs that run inside ``LceBconv2d`` ops, read from the flatbuffer's tensors and the
+  ops' custom options (``channels_in``).
 * :func:`lce_interpreter` / :func:`run_tflite` - the LCE interpreter (which knows the Lce* custom ops) with a
   chosen binary-conv kernel: ``"default"`` (ruy), ``"indirect"`` (indirect BGEMM) or ``"reference"``.
 """
@@ -67,6 +71,78 @@ def op_census(flatbuffer: bytes) -> collections.Counter:
     except Exception as err:
         raise FlatbufferError(f"corrupt TF Lite flatbuffer: {err}") from err
     return census
+
+
+def signature_output_names(flatbuffer: bytes) -> list[str]:
+    """Names of the main subgraph's outputs, in output order, from the flatbuffer's first signature."""
+    model = _parse(flatbuffer)
+    if not model.SignatureDefsLength():
+        raise FlatbufferError("flatbuffer has no signature: output names unknown")
+    sig = model.SignatureDefs(0)
+    by_tensor = {sig.Outputs(i).TensorIndex(): sig.Outputs(i).Name().decode() for i in range(sig.OutputsLength())}
+    sub = model.Subgraphs(sig.SubgraphIndex())
+    return [by_tensor[sub.Outputs(i)] for i in range(sub.OutputsLength())]
+
+
+def bconv_macs(flatbuffer: bytes) -> int:
+    """Sum over the ``LceBconv2d`` ops of out_n * out_h * out_w * out_c * k_h * k_w * channels_in / groups."""
+    import flatbuffers.flexbuffers as flexbuffers
+
+    model = _parse(flatbuffer)
+    total = 0
+    for g in range(model.SubgraphsLength()):
+        sub = model.Subgraphs(g)
+        for i in range(sub.OperatorsLength()):
+            op = sub.Operators(i)
+            if op_name(model, op.OpcodeIndex()) != "LceBconv2d":
+                continue
+            options = flexbuffers.Loads(bytes(op.CustomOptionsAsNumpy()))
+            out = sub.Tensors(op.Outputs(0)).ShapeAsNumpy()
+            kernel = sub.Tensors(op.Inputs(1)).ShapeAsNumpy()  # (C_out, k_h, k_w, packed C_in)
+            groups = max(int(options.get("groups", 1)), 1)
+            total += int(np.prod(out)) * int(kernel[1] * kernel[2]) * int(options["channels_in"]) // groups
+    return total
+
+
+_SIGN_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "SwishSign")
+_SIGN_KERNEL_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "MagnitudeAwareSign")
+
+
+def lce_blockers(layer) -> list[str]:
+    """Reasons why ``layer`` (a larq ``QuantConv2D``) will not convert to an ``LceBconv2d`` (empty: it will)."""
+    reasons = []
+    iq, kq = getattr(layer, "input_quantizer", None), getattr(layer, "kernel_quantizer", None)
+    iq_name = type(iq).__name__ if iq is not None else None
+    kq_name = type(kq).__name__ if kq is not None else None
+    if iq_name not in _SIGN_QUANTIZERS:
+        reasons.append(f"input quantizer {iq_name} is not a sign")
+    if kq_name not in _SIGN_KERNEL_QUANTIZERS:
+        reasons.append(f"kernel quantizer {kq_name} is not a (scaled) sign")
+    if getattr(layer, "padding", "valid") == "same" and float(getattr(layer, "pad_values", 0.0)) != 1.0:
+        reasons.append("padding='same' with pad_values=0 (use pad_values=1.0)")
+    if isinstance(layer, tf.keras.layers.Conv2DTranspose) or isinstance(layer, tf.keras.layers.Dense):
+        reasons.append(f"{type(layer).__name__} has no binary LCE op (use a QuantConv2D)")
+    return reasons
+
+
+class NotBinarizableError(ValueError):
+    """A layer with 1-bit weights that LCE would convert to a float op."""
+
+
+def check_binarizable(model: tf.keras.Model) -> list:
+    """Raise :class:`NotBinarizableError` naming every 1-bit-weight layer that LCE cannot binarize.
+
+    Returns the layers that will become ``LceBconv2d``.
+    """
+    from bidrn_tf.quantizers import quantizer_bits
+
+    binary = [m for m in model.submodules if quantizer_bits(getattr(m, "kernel_quantizer", None)) == 1]
+    bad = [(m.name, lce_blockers(m)) for m in binary if lce_blockers(m)]
+    if bad:
+        lines = "; ".join(f"{name}: {', '.join(why)}" for name, why in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise NotBinarizableError(f"{len(bad)} layer(s) with 1-bit weights cannot become LceBconv2d: {lines}{more}")
+    return binary
 
 
 def format_census(census: collections.Counter) -> str:
