@@ -1,23 +1,9 @@
-"""Shared timing loop of the benchmarks: models alternate within each round so noise hits all alike."""
+"""Shared timing helpers of the benchmarks: the alternating loop lives in ``bidrn_tf.benchmark``."""
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
-
-def alternate(runners: dict, repeats: int, warmup: int = 2) -> dict:
-    """{name: callable} -> {name: [milliseconds]}, calling each runner once per round, in turn."""
-    for run in runners.values():
-        for _ in range(warmup):
-            run()
-    times = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            t = time.perf_counter()
-            run()
-            times[name].append((time.perf_counter() - t) * 1e3)
-    return times
+from bidrn_tf.benchmark import alternate  # noqa: F401  (models alternate within each round)
 
 
 def quantiles(ms: list) -> tuple:

@@ -1,0 +1,104 @@
+"""Benchmark (not a test): where the end-to-end time of the converted whole model goes, on this machine.
+
+The Python interpreters (TF Lite, LCE) have no per-op profiler, so the model is cut into its parts, each
+converted on its own exactly as inside the whole model (same input sizes, the hand backbone at batch 2
+for the two hands), and all are timed alternately in one run next to the two whole models:
+
+    body backbone (R-50, 256x192) | hand backbone (R-50, 2 x 256x256) | face backbone (R-18, 192x192) |
+    SMPL-X layer | whole model (with SMPL-X); "rest" = whole - sum of parts (heads, crops, glue ops)
+
+for ``fp`` (TF Lite + XNNPACK) and ``bidrn`` (LCE, indirect BGEMM), 1 thread. Per-op times on a device
+come from ``lce_benchmark_model --enable_op_profiling=true`` (``convert/arm/run_arm.py --op-profiling``).
+
+    python benchmarks/where_time_goes.py --whole-fp out/deploy/fp.tflite --whole-bidrn out/deploy/bidrn.tflite
+                                         [--repeats 10] [--out out/where_time_goes]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import bidrn_tf  # noqa: E402,F401
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from bidrn_tf import benchmark, deploy  # noqa: E402
+from bidrn_tf.backbones import build_resnet  # noqa: E402
+from bidrn_tf.fileio import write_atomic  # noqa: E402
+from bidrn_tf.model import ModelConfig  # noqa: E402
+
+
+def _smplx_model(path):
+    from bidrn_tf.smplx import SMPLXLayer
+
+    inputs = {k: tf.keras.Input((n,), name=k) for k, n in [("global_orient", 3), ("body_pose", 63),
+              ("left_hand_pose", 45), ("right_hand_pose", 45), ("jaw_pose", 3), ("betas", 10),
+              ("expression", 10), ("transl", 3)]}
+    out = SMPLXLayer(path)(inputs)
+    return tf.keras.Model(inputs, out["vertices"])
+
+
+def parts(method: str, smplx_path: str, cfg: ModelConfig) -> dict:
+    """{part name: flatbuffer} of ``method``'s model, each part converted alone."""
+    binary = method != "fp"
+    out = {}
+    for name, depth, hw, batch in [("body backbone", cfg.body_depth, cfg.body_hw, 1),
+                                   ("hand backbone x2", cfg.hand_depth, cfg.hand_hw, 2),
+                                   ("face backbone", cfg.face_depth, cfg.face_hw, 1)]:
+        print(f"converting {method} {name} ...", flush=True)
+        net = build_resnet(depth=depth, method=method, input_shape=(*hw, 3))
+        x = tf.keras.Input((*hw, 3), batch_size=batch)
+        model = tf.keras.Model(x, net(x))
+        deploy.calibrate_batchnorm(model, np.random.default_rng(0).uniform(size=(batch, *hw, 3)))
+        out[name] = deploy.convert(model, binary=binary)
+        tf.keras.backend.clear_session()
+    out["SMPL-X layer"] = deploy.convert(_smplx_model(smplx_path), binary=False)
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--whole-fp", required=True, help="fp .tflite from convert/lce_convert.py --with-smplx")
+    ap.add_argument("--whole-bidrn", required=True, help="bidrn .tflite from convert/lce_convert.py --with-smplx")
+    ap.add_argument("--smplx-model", default=None, help="default: the generated SMPL-X-format model")
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--out", default="out/where_time_goes")
+    args = ap.parse_args(argv)
+    smplx_path = args.smplx_model
+    if smplx_path is None:
+        from bidrn_tf.smplx import write_synthetic_model
+
+        smplx_path = write_synthetic_model(os.path.join(os.path.dirname(os.path.abspath(args.out)),
+                                                        "synthetic_smplx_model.npz"))
+    cfg = ModelConfig()
+    runners, labels = {}, {}
+    for method, whole in [("fp", args.whole_fp), ("bidrn", args.whole_bidrn)]:
+        pieces = {**parts(method, smplx_path, cfg), "whole model": benchmark.read_flatbuffer(whole)}
+        for part, fb in pieces.items():
+            v = benchmark.variants_for(f"{method} {part}", fb, ["indirect"], [1])[0]
+            runners[v.name] = benchmark._runner(fb, v)
+            labels[v.name] = (method, part)
+    print(f"timing {len(runners)} parts, {args.repeats} alternating rounds ...", flush=True)
+    times = benchmark.alternate(runners, args.repeats)
+    med = {labels[k]: float(np.median(v)) for k, v in times.items()}
+    lines = ["| part | fp ms (TF Lite + XNNPACK) | fp share | bidrn ms (LCE indirect) | bidrn share | bidrn / fp |",
+             "|---|---|---|---|---|---|"]
+    part_names = [p for (m, p) in med if m == "fp" and p != "whole model"]
+    rest = {m: med[(m, "whole model")] - sum(med[(m, p)] for p in part_names) for m in ("fp", "bidrn")}
+    for p in part_names + ["rest (heads, crops, glue)", "whole model"]:
+        f = rest["fp"] if p.startswith("rest") else med[("fp", p)]
+        b = rest["bidrn"] if p.startswith("rest") else med[("bidrn", p)]
+        lines.append(f"| {p} | {f:.1f} | {100 * f / med[('fp', 'whole model')]:.1f} % | {b:.1f} | "
+                     f"{100 * b / med[('bidrn', 'whole model')]:.1f} % | {b / f:.3f} |")
+    table = "\n".join(lines) + "\n"
+    print(f"\nmedians of {args.repeats} alternating rounds, 1 thread\n\n{table}")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_atomic(args.out + ".md", table.encode())
+    write_atomic(args.out + ".json", json.dumps({f"{m} | {p}": v for (m, p), v in med.items()}, indent=1).encode())
+
+
+if __name__ == "__main__":
+    main()

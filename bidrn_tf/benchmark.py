@@ -1,0 +1,175 @@
+"""Latency of ``.tflite`` files on this machine, models alternating within one run.
+
+    python convert/benchmark.py A.tflite [B.tflite ...] [--kernels indirect default reference]
+                                [--threads 1 [2 ...]] [--repeats 20] [--out out/benchmark]
+    bidrn-benchmark ...          (the same, installed as a console script)
+
+A flatbuffer with ``Lce*`` ops runs in the LCE interpreter once per requested binary-conv kernel
+(``indirect``: indirect BGEMM, the fastest on x86-64; ``default``: ruy; ``reference``); a flatbuffer
+without them runs in the standard TF Lite interpreter, whose default XNNPACK delegate is what a float
+model gets on a device. Every (model, kernel, threads) variant is called once per round, in turn, so
+machine noise hits all alike; the table gives median, p10 and p90 in ms and each median's ratio to the
+first variant's. Results are written as ``<out>.json`` and ``<out>.md``.
+
+Hand-written ARM kernels are not in the x86-64 interpreter: for device numbers use ``convert/arm/``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import bidrn_tf  # noqa: F401
+import numpy as np
+
+from bidrn_tf import deploy
+from bidrn_tf.fileio import write_atomic
+
+
+@dataclasses.dataclass
+class Variant:
+    """One timed configuration."""
+
+    model: str  # label (file name without extension)
+    runtime: str  # "lce" or "tflite+xnnpack"
+    kernel: str | None
+    threads: int
+
+    @property
+    def name(self) -> str:
+        kernel = f"/{self.kernel}" if self.kernel else ""
+        return f"{self.model} [{self.runtime}{kernel}, {self.threads} thr]"
+
+
+def read_flatbuffer(path: str) -> bytes:
+    """The bytes of a ``.tflite`` file, checked to be a readable TF Lite flatbuffer (one clear error if not)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file not found: {path!r}")
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        deploy.op_census(data)
+    except deploy.FlatbufferError as err:
+        raise deploy.FlatbufferError(f"{path!r}: {err}") from err
+    return data
+
+
+def has_lce_ops(flatbuffer: bytes) -> bool:
+    return any(name.startswith("Lce") for name in deploy.op_census(flatbuffer))
+
+
+def _runner(flatbuffer: bytes, variant: Variant, seed: int = 0):
+    import tensorflow as tf
+
+    if variant.runtime == "lce":
+        interp = deploy.lce_interpreter(flatbuffer, kernel=variant.kernel, num_threads=variant.threads)
+        shape = interp.input_shapes[0]
+        x = np.random.default_rng(seed).uniform(size=shape).astype(np.float32)
+        return lambda: interp.predict(x)
+    interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=variant.threads)
+    interp.allocate_tensors()
+    details = interp.get_input_details()
+    xs = [np.random.default_rng(seed).uniform(size=d["shape"]).astype(d["dtype"]) for d in details]
+
+    def run():
+        for d, x in zip(details, xs):
+            interp.set_tensor(d["index"], x)
+        interp.invoke()
+
+    return run
+
+
+def alternate(runners: dict, repeats: int, warmup: int = 2, progress=None) -> dict:
+    """{name: callable} -> {name: [ms]}; each runner is called once per round, in turn."""
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    times = {name: [] for name in runners}
+    for r in range(repeats):
+        for name, run in runners.items():
+            t = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - t) * 1e3)
+        if progress:
+            progress(r + 1, repeats)
+    return times
+
+
+def summarize(times: dict) -> list[dict]:
+    """Rows of median / p10 / p90 (ms) per variant, with the ratio of each median to the first one's."""
+    rows, base = [], None
+    for name, ms in times.items():
+        p10, med, p90 = (float(v) for v in np.percentile(ms, [10, 50, 90]))
+        base = base or med
+        rows.append({"variant": name, "median_ms": med, "p10_ms": p10, "p90_ms": p90, "ratio_to_first": med / base,
+                     "runs": len(ms)})
+    return rows
+
+
+def markdown_table(rows: list[dict], title: str = "") -> str:
+    lines = [f"### {title}", ""] if title else []
+    lines += ["| variant | median ms | p10 | p90 | ratio to first |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['median_ms']:.1f} | {r['p10_ms']:.1f} | {r['p90_ms']:.1f} | "
+                     f"{r['ratio_to_first']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def variants_for(label: str, flatbuffer: bytes, kernels, threads) -> list[Variant]:
+    if has_lce_ops(flatbuffer):
+        return [Variant(label, "lce", k, t) for t in threads for k in kernels]
+    return [Variant(label, "tflite+xnnpack", None, t) for t in threads]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Time .tflite models alternately (LCE interpreter / TF Lite)")
+    ap.add_argument("models", nargs="+", help=".tflite files; ratios are to the first variant")
+    ap.add_argument("--kernels", nargs="+", default=["indirect"], choices=deploy.KERNELS,
+                    help="binary-conv kernels for models with Lce ops (default: indirect)")
+    ap.add_argument("--threads", nargs="+", type=int, default=[1])
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--out", default="out/benchmark", help="writes <out>.json and <out>.md")
+    args = ap.parse_args(argv)
+    try:
+        models = {os.path.splitext(os.path.basename(p))[0]: (p, read_flatbuffer(p)) for p in args.models}
+    except (FileNotFoundError, deploy.FlatbufferError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    runners, variants = {}, []
+    for label, (path, fb) in models.items():
+        for v in variants_for(label, fb, args.kernels, args.threads):
+            try:
+                runners[v.name] = _runner(fb, v)
+            except (RuntimeError, ValueError) as err:
+                print(f"error: {path!r} cannot be loaded by the {v.runtime} interpreter: {err}", file=sys.stderr)
+                return 2
+            variants.append(v)
+    print(f"timing {len(runners)} variants, {args.repeats} alternating rounds after {args.warmup} warm-up runs",
+          flush=True)
+
+    def progress(done, total):
+        print(f"\r  round {done}/{total}", end="\n" if done == total else "", flush=True)
+
+    times = alternate(runners, args.repeats, args.warmup, progress)
+    rows = summarize(times)
+    sizes = {label: len(fb) for label, (_, fb) in models.items()}
+    table = markdown_table(rows, f"{args.repeats} alternating rounds on this machine")
+    table += "\n| model | .tflite bytes | ratio to first |\n|---|---|---|\n"
+    first = next(iter(sizes.values()))
+    table += "".join(f"| {k} | {v:,} | {v / first:.3f} |\n" for k, v in sizes.items())
+    print("\n" + table)
+    report = {"rows": rows, "sizes": sizes, "variants": [dataclasses.asdict(v) for v in variants],
+              "repeats": args.repeats, "raw_ms": times}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    write_atomic(args.out + ".json", json.dumps(report, indent=1).encode())
+    write_atomic(args.out + ".md", table.encode())
+    print(f"wrote {args.out}.json and {args.out}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
