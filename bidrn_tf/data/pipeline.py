@@ -1,0 +1,208 @@
+"""Persons -> ``tf.data`` batches of network inputs and training targets (with augmentation).
+
+``ground_truth_joints(people, smplx_model)`` computes every person's 55 SMPL-X joints in camera space once
+(from the parameters, or from the ground-truth mesh through the model's joint regressor); ``make_dataset``
+then does per example, in NumPy / OpenCV inside ``tf.numpy_function``:
+
+1. augmentation (SPEC section 2, training only): box scale x U(0.75, 1.25), rotation N(0, 1) x 30 deg
+   clipped to +-60 deg with p = 0.6, colour x U(0.8, 1.2) per channel, horizontal flip with p = 0.5;
+2. one affine warp (``cv2.warpAffine``) of the image to the 512x384 input around the person box;
+3. targets moved through the same transform: 2D joints (projected with the image's camera, then warped),
+   hand / face boxes, root-relative 3D joints (rotated about the optical axis by the image rotation), and the
+   SMPL-X parameters (root pose rotated; flipped ones mirror the pose and swap left / right).
+
+Each example's random draws come from ``numpy.random.default_rng((seed, epoch, index))``, so an epoch is
+reproducible and training resumed at a step sees exactly the batches it would have seen.
+
+Targets (float32, per example): ``image`` (H, W, 3) in [0, 1]; ``root_pose`` (3), ``body_pose`` (63),
+``lhand_pose`` / ``rhand_pose`` (45), ``jaw_pose`` (3), ``betas`` (10), ``expression`` (10);
+``joints_2d`` (55, 2) input pixels; ``joints_3d`` (55, 3) metres, each joint relative to its group root
+(body: pelvis, hands: wrists, face: neck); ``boxes`` (3, 4) x1 y1 x2 y2 input pixels for left hand, right
+hand, face; ``box_valid`` (3,); ``param_valid`` () 0 when the person has no parameters (EHF).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from bidrn_tf.data.common import DatasetError
+from bidrn_tf.smplx.synthetic import JOINT_NAMES
+
+PARAM_KEYS = ("root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose", "betas", "expression")
+_PARAM_SOURCE = {"root_pose": "global_orient", "body_pose": "body_pose", "lhand_pose": "left_hand_pose",
+                 "rhand_pose": "right_hand_pose", "jaw_pose": "jaw_pose", "betas": "betas", "expression": "expression"}
+#: index of each of the 55 joints' mirror image (left <-> right)
+FLIP_PERM = np.array([JOINT_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
+                      for n in JOINT_NAMES])
+PELVIS, NECK, LWRIST, RWRIST = 0, 12, 20, 21
+#: root of each joint for the root-relative 3D joints
+GROUP_ROOT = np.array([PELVIS] * 22 + [NECK] * 3 + [LWRIST] * 15 + [RWRIST] * 15)
+#: the 20 hand position-net joints per hand, Hand4Whole's order (thumb, index, middle, ring, pinky; 4 each),
+#: as SMPL-X joints; the 4th of each finger (the tip, a mesh vertex in Hand4Whole) is extrapolated from the
+#: last two joints of the finger (``hand_joints_2d``)
+_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+HAND_CHAINS = {side: [[JOINT_NAMES.index(f"{side}_{f}{i}") for i in (1, 2, 3)] for f in _FINGERS]
+               for side in ("left", "right")}
+BODY_POSITION_JOINTS = list(range(25))  # 22 body joints + jaw + eyes: the 25 body position-net targets
+
+
+def ground_truth_joints(people, smplx_model: str, batch_size: int = 64) -> np.ndarray:
+    """(N, 55, 3) camera-space SMPL-X joints of every person (parameters, or the ground-truth mesh)."""
+    import tensorflow as tf
+
+    from bidrn_tf.data.ehf import read_mesh
+    from bidrn_tf.smplx import SMPLXLayer
+    from bidrn_tf.smplx.model_file import load
+
+    layer = SMPLXLayer(smplx_model)
+    out = np.zeros((len(people), 55, 3), np.float32)
+    with_params = [i for i, p in enumerate(people) if p.params is not None]
+    for s in range(0, len(with_params), batch_size):
+        idx = with_params[s:s + batch_size]
+        batch = {k: tf.constant(np.stack([people[i].params[k] for i in idx])) for k in people[idx[0]].params}
+        out[idx] = layer(batch)["joints"].numpy()
+    mesh_only = [i for i, p in enumerate(people) if p.params is None]
+    if mesh_only:
+        regressor = load(smplx_model).j_regressor
+        for i in mesh_only:
+            if people[i].gt_vertices is None:
+                raise DatasetError(f"{people[i].key}: neither SMPL-X parameters nor a ground-truth mesh")
+            out[i] = regressor @ read_mesh(people[i].gt_vertices, regressor.shape[1])
+    return out
+
+
+def flip_pose(pose: np.ndarray) -> np.ndarray:
+    """Axis-angle pose (..., J*3) of a mirrored person (mirror in x): (x, y, z) -> (x, -y, -z) per joint."""
+    return (pose.reshape(-1, 3) * np.array([1.0, -1.0, -1.0], np.float32)).reshape(pose.shape)
+
+
+def flip_params(p: dict) -> dict:
+    """Parameters of the horizontally mirrored person: poses mirrored, left / right body joints and hands swapped."""
+    body = p["body_pose"].reshape(21, 3)
+    perm = FLIP_PERM[1:22] - 1  # body_pose holds joints 1..21
+    return {**p, "root_pose": flip_pose(p["root_pose"]), "body_pose": flip_pose(body[perm].reshape(63)),
+            "lhand_pose": flip_pose(p["rhand_pose"]), "rhand_pose": flip_pose(p["lhand_pose"]),
+            "jaw_pose": flip_pose(p["jaw_pose"])}
+
+
+def _rotate_root(root: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    r3 = np.eye(3)
+    r3[:2, :2] = r2
+    return (Rotation.from_matrix(r3) * Rotation.from_rotvec(root)).as_rotvec().astype(np.float32)
+
+
+def hand_joints_2d(joints_2d: np.ndarray, side: str) -> np.ndarray:
+    """(20, 2) hand position-net targets from (55, 2) joints: per finger 3 joints + an extrapolated tip."""
+    out = []
+    for chain in HAND_CHAINS[side]:
+        j = joints_2d[chain]
+        out.extend([j[0], j[1], j[2], j[2] + (j[2] - j[1])])
+    return np.stack(out).astype(np.float32)
+
+
+def augmentation(rng, training: bool) -> dict:
+    if not training:
+        return {"scale": 1.0, "rot_deg": 0.0, "color": np.ones(3, np.float32), "flip": False}
+    return {"scale": float(rng.uniform(0.75, 1.25)),
+            "rot_deg": float(np.clip(rng.normal(), -2.0, 2.0) * 30.0) if rng.uniform() <= 0.6 else 0.0,
+            "color": rng.uniform(0.8, 1.2, 3).astype(np.float32), "flip": bool(rng.uniform() < 0.5)}
+
+
+def example_transform(bbox, input_hw, aug) -> np.ndarray:
+    """2x3 affine: original pixels -> input pixels (person box widened to the input aspect, scaled, rotated,
+    optionally mirrored about the box centre)."""
+    x, y, w, h = (float(v) for v in bbox)
+    aspect = input_hw[1] / input_hw[0]
+    cx, cy = x + w / 2, y + h / 2
+    w, h = (w, w / aspect) if w > aspect * h else (h * aspect, h)
+    s = input_hw[1] / (w * aug["scale"])
+    a = np.deg2rad(aug["rot_deg"])
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    lin = s * rot @ (np.diag([-1.0, 1.0]) if aug["flip"] else np.eye(2))
+    shift = np.array([input_hw[1] / 2, input_hw[0] / 2]) - lin @ np.array([cx, cy])
+    return np.concatenate([lin, shift[:, None]], 1)
+
+
+def _apply(m, pts):
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def _box_through(m, xyxy):
+    x1, y1, x2, y2 = xyxy
+    pts = _apply(m, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float64))
+    return np.concatenate([pts.min(0), pts.max(0)]).astype(np.float32)
+
+
+def load_example(person, joints_cam: np.ndarray, *, input_hw=(512, 384), aug=None) -> dict:
+    """One person -> network input and targets (see module docstring)."""
+    aug = aug or augmentation(None, False)
+    image = cv2.imread(person.image_path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"{person.key}: image cannot be read: {person.image_path!r}")
+    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    m = example_transform(person.bbox, input_hw, aug)
+    crop = cv2.warpAffine(image, m, (input_hw[1], input_hw[0]), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
+    crop = np.clip(crop.astype(np.float32) / 255.0 * aug["color"], 0.0, 1.0)
+
+    z = np.maximum(joints_cam[:, 2:3], 1e-6)
+    j2d = _apply(m, joints_cam[:, :2] / z * person.focal + person.princpt).astype(np.float32)
+    rel = joints_cam - joints_cam[GROUP_ROOT]
+    r2 = m[:, :2] / np.sqrt(abs(np.linalg.det(m[:, :2])))  # rotation (and mirror) part of the warp
+    j3d = rel.copy()
+    j3d[:, :2] = rel[:, :2] @ r2.T
+    boxes = [person.lhand_bbox, person.rhand_bbox, person.face_bbox]
+    box_valid = np.array([b is not None for b in boxes], np.float32)
+    boxes = np.stack([_box_through(m, b) if b is not None else np.zeros(4, np.float32) for b in boxes])
+    if person.params is not None:
+        params = {k: person.params[src].astype(np.float32) for k, src in _PARAM_SOURCE.items()}
+    else:
+        params = {k: np.zeros(n, np.float32) for k, n in zip(PARAM_KEYS, (3, 63, 45, 45, 3, 10, 10))}
+    if aug["flip"]:
+        j2d, j3d = j2d[FLIP_PERM], j3d[FLIP_PERM]
+        boxes, box_valid = boxes[[1, 0, 2]], box_valid[[1, 0, 2]]
+        if person.params is not None:
+            params = flip_params(params)
+        r2 = r2 @ np.diag([-1.0, 1.0])  # what remains once the mirror is in the parameters: the rotation
+    if person.params is not None and aug["rot_deg"]:
+        params["root_pose"] = _rotate_root(params["root_pose"], r2)
+    return {"image": crop, **params, "joints_2d": j2d, "joints_3d": j3d.astype(np.float32), "boxes": boxes,
+            "box_valid": box_valid, "param_valid": np.float32(person.params is not None)}
+
+
+_SPECS = {"image": None, "root_pose": (3,), "body_pose": (63,), "lhand_pose": (45,), "rhand_pose": (45,),
+          "jaw_pose": (3,), "betas": (10,), "expression": (10,), "joints_2d": (55, 2), "joints_3d": (55, 3),
+          "boxes": (3, 4), "box_valid": (3,), "param_valid": ()}
+
+
+def make_dataset(people, joints_cam, *, batch_size: int, training: bool, input_hw=(512, 384), seed: int = 0,
+                 epoch: int = 0, skip_batches: int = 0, drop_remainder=None):
+    """A ``tf.data.Dataset`` of one epoch of (batched) examples; see module docstring."""
+    import tensorflow as tf
+
+    n = len(people)
+    order = np.random.default_rng((seed, epoch)).permutation(n) if training else np.arange(n)
+    keys = list(_SPECS)
+
+    def load(i):
+        i = int(i)
+        rng = np.random.default_rng((seed, epoch, i))
+        ex = load_example(people[i], joints_cam[i], input_hw=input_hw, aug=augmentation(rng, training))
+        return [np.asarray(ex[k], np.float32) for k in keys]
+
+    def to_dict(i):
+        values = tf.numpy_function(load, [i], [tf.float32] * len(keys), stateful=False)
+        out = {}
+        for k, v in zip(keys, values):
+            v.set_shape((*input_hw, 3) if k == "image" else _SPECS[k])
+            out[k] = v
+        return out
+
+    drop = training if drop_remainder is None else drop_remainder
+    ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64))
+    ds = ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=drop)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    return ds.prefetch(tf.data.AUTOTUNE)
