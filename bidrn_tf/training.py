@@ -41,6 +41,9 @@ PRESETS = {
     # a small model for the demo, tests and quick comparisons on a CPU: half the input size, ResNet-18 everywhere
     "small": ModelConfig(image_hw=(256, 192), body_hw=(128, 96), hand_hw=(128, 128), face_hw=(96, 96),
                          body_depth=18, hand_depth=18, face_depth=18),
+    # the smallest model that runs the whole pipeline: for tests
+    "tiny": ModelConfig(image_hw=(128, 96), body_hw=(64, 48), hand_hw=(64, 64), face_hw=(64, 64),
+                        body_depth=18, hand_depth=18, face_depth=18),
 }
 
 
