@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: venv demo test test-fast bench profile clean
+.PHONY: venv demo test test-fast bench profile compare census clean
 
 venv: $(STAMP)
 
@@ -19,8 +19,7 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(PY) -m bidrn_tf.demo_backbones --out out/demo
-	$(PY) -m bidrn_tf.demo --out out/demo/photo --method bidrn
+	$(PY) -m bidrn_tf.end_to_end --out out/demo
 
 test: venv
 	$(PY) -m pytest -q tests
@@ -34,6 +33,12 @@ profile: venv
 bench: venv
 	$(PY) benchmarks/bench_backbone.py
 	$(PY) benchmarks/bench_smplx.py
+
+compare: venv
+	$(PY) benchmarks/compare_methods.py --out out/compare
+
+census: venv
+	$(PY) -m bidrn_tf.demo_backbones --out out/census
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -89,7 +89,11 @@ def prepare_model(*, method: str, checkpoint: str | None, smplx_model: str | Non
     if with_smplx and smplx_model and not os.path.isfile(smplx_model):
         raise FileNotFoundError(f"SMPL-X model file not found: {smplx_model!r}")
     if checkpoint is not None:
-        read_meta(checkpoint, method=method)  # missing / corrupt / other method: fail before the slow build
+        meta = read_meta(checkpoint, method=method)  # missing / corrupt / other method: fail before the slow build
+        if config is None and "model_config" in meta:  # the architecture the checkpoint was trained with
+            from bidrn_tf.training import model_config_from_dict
+
+            config = model_config_from_dict(meta["model_config"])
     cfg = config or ModelConfig()
     model = build_model(method=method, smplx_model=smplx_model, config=cfg, include_smplx=with_smplx)
     notes = []
@@ -197,17 +201,13 @@ def main(argv=None) -> int:
                     help="compare with Keras on N random images and the sample photo")
     ap.add_argument("--allow-float-convs", action="store_true",
                     help="convert even if some 1-bit-weight layers cannot become LceBconv2d (e.g. dorefa)")
-    ap.add_argument("--image-size", type=int, nargs=2, default=None, metavar=("H", "W"),
-                    help="whole-image input size (default 512 384); the crops scale with it")
+    ap.add_argument("--preset", default=None, choices=("paper", "small", "tiny"),
+                    help="model size without a checkpoint (default: paper); a checkpoint brings its own")
     args = ap.parse_args(argv)
     from bidrn_tf.checkpoints import CheckpointError
-    from bidrn_tf.model import ModelConfig
+    from bidrn_tf.training import PRESETS
 
-    cfg = ModelConfig()
-    if args.image_size:
-        h, w = args.image_size
-        cfg = cfg.replace(image_hw=(h, w), body_hw=(h // 2, w // 2), hand_hw=(h // 2, h // 2),
-                          face_hw=(3 * h // 8, 3 * h // 8))
+    cfg = PRESETS[args.preset] if args.preset else None
     smplx_model = args.smplx_model
     try:
         if args.with_smplx and smplx_model is None:
@@ -219,6 +219,7 @@ def main(argv=None) -> int:
             print("NOTE: --with-smplx without --smplx-model: using the generated SMPL-X-format model (NOT SMPL-X).")
         model, notes = prepare_model(method=args.method, checkpoint=args.checkpoint, smplx_model=smplx_model,
                                      with_smplx=args.with_smplx, config=cfg)
+        cfg = model.get_layer("whole_body").cfg
         for n in notes:
             print(f"NOTE: {n}")
         print(f"converting {args.method} with {'LCE' if args.method != 'fp' else 'the TF Lite converter'} ...",

@@ -26,9 +26,13 @@ def _obj_bytes(vertices, faces) -> bytes:
     return trimesh.Trimesh(vertices=vertices, faces=faces, process=False).export(file_type="obj").encode()
 
 
-def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, method="bidrn", bbox=None,
+def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, method=None, bbox=None,
         config=None) -> dict:
-    """The demo as a function (the CLI calls it); returns the paths written."""
+    """The demo as a function (the CLI calls it); returns the paths written.
+
+    With a ``checkpoint`` written by training, its metadata supplies the method, the model configuration and
+    (when ``smplx_model`` is not given and the file still exists) the SMPL-X model it was trained with.
+    """
     from bidrn_tf.inference import load_image, predict
     from bidrn_tf.model import ModelConfig, build_model
     from bidrn_tf.render import put_banner, render_mesh
@@ -36,6 +40,28 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
 
     os.makedirs(out, exist_ok=True)
     notices = []
+    if checkpoint is not None:
+        import json as _json
+
+        from bidrn_tf.checkpoints import CheckpointError, read_meta
+
+        meta_path = checkpoint + ".meta.json"
+        try:
+            with open(meta_path) as f:
+                trained_method = _json.load(f).get("method")
+        except (OSError, ValueError, AttributeError) as err:
+            raise CheckpointError(f"checkpoint {checkpoint!r} not found, incomplete or corrupt ({err})") from err
+        meta = read_meta(checkpoint, method=method or trained_method)
+        method = meta["method"]
+        if config is None and "model_config" in meta:
+            from bidrn_tf.training import model_config_from_dict
+
+            config = model_config_from_dict(meta["model_config"])
+        if smplx_model is None and meta.get("smplx_model") and os.path.isfile(meta["smplx_model"]):
+            smplx_model = meta["smplx_model"]
+            if "synthetic" in os.path.basename(smplx_model):
+                notices.append("generated SMPL-X-format model, NOT SMPL-X")
+    method = method or "bidrn"
     if image is None:
         from skimage import data
 
@@ -95,14 +121,15 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--checkpoint", default=None, help="weights saved by training (default: untrained)")
     ap.add_argument("--smplx-model", default=None, help="SMPLX_NEUTRAL.npz (default: generated stand-in)")
-    ap.add_argument("--method", default="bidrn", help="fp, bnn, xnor, dorefa, bireal, reactnet or bidrn")
+    ap.add_argument("--method", default=None,
+                    help="fp, bnn, xnor, dorefa, bireal, reactnet or bidrn (default: the checkpoint's, else bidrn)")
     ap.add_argument("--bbox", type=float, nargs=4, default=None, metavar=("X", "Y", "W", "H"),
                     help="person box in image pixels (default: whole image)")
     args = ap.parse_args(argv)
     try:
         run(args.image, args.out, checkpoint=args.checkpoint, smplx_model=args.smplx_model, method=args.method,
             bbox=args.bbox)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError) as err:  # CheckpointError / ImageError are ValueErrors
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
