@@ -66,9 +66,9 @@ def _runner(flatbuffer: bytes, variant: Variant, seed: int = 0):
 
     if variant.runtime == "lce":
         interp = deploy.lce_interpreter(flatbuffer, kernel=variant.kernel, num_threads=variant.threads)
-        shape = interp.input_shapes[0]
-        x = np.random.default_rng(seed).uniform(size=shape).astype(np.float32)
-        return lambda: interp.predict(x)
+        xs = [np.random.default_rng(seed).uniform(size=shape).astype(np.float32) for shape in interp.input_shapes]
+        raw = interp.interpreter  # the wrapper's own predict feeds batch 1 only; this runs the model's batch
+        return lambda: raw.predict(xs)
     interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=variant.threads)
     interp.allocate_tensors()
     details = interp.get_input_details()

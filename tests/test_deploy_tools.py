@@ -83,7 +83,7 @@ def test_run_arm_script_parse_mode(tmp_path):
 def _tiny_tflite(path, binary):
     import larq as lq
 
-    x = tf.keras.Input((8, 8, 32))
+    x = tf.keras.Input((8, 8, 32), batch_size=2 if binary else None)  # batch 2, like the hand backbone
     if binary:
         y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
                                   kernel_quantizer="ste_sign")(x)
