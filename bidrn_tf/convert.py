@@ -66,7 +66,8 @@ class Conversion:
             "LceBconv2d": counts.get("LceBconv2d", 0), "CONV_2D": counts.get("CONV_2D", 0),
             "other_ops": sum(n for k, n in counts.items() if k not in ("LceBconv2d", "CONV_2D")),
             "census": dict(counts), "binarized_macs": self.binarized_macs, "bconv_macs": self.bconv_macs,
-            "bconv_share": self.bconv_share, "convert_seconds": round(self.seconds, 1),
+            "bconv_share": self.bconv_share if self.binarized_macs else None,
+            "convert_seconds": round(self.seconds, 1),
         }
 
 
