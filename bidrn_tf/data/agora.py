@@ -51,7 +51,7 @@ def _read_params(path: str, what: str) -> dict:
     return params
 
 
-def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280), check_files: bool = True) -> list:
+def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -> list:
     """Read the AGORA annotations of ``split`` into a list of :class:`Person` (see module docstring)."""
     require_dir(data_dir, "AGORA data directory")
     if split not in SPLIT_FILES:
@@ -70,6 +70,8 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280), c
     people = []
     for i, ann in enumerate(db["annotations"]):
         where = f"{ann_path} annotation {i}"
+        if not isinstance(ann, dict):
+            raise DatasetError(f"{where}: expected a JSON object")
         try:
             if not ann.get("is_valid", True):
                 continue
@@ -83,14 +85,15 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280), c
             raise DatasetError(f"{where}: missing key {err}") from err
         if boxes["bbox"] is None:
             raise DatasetError(f"{where}: missing key 'bbox'")
-        if check_files:
-            for p, what in ((params_path, "SMPL-X parameter file"), (cam_path, "camera parameter file")):
-                if not os.path.isfile(p):
-                    raise DatasetError(f"{where}: {what} not found: {p!r}")
-        cam = read_json(cam_path, "camera parameter file") if check_files else {"focal": [1, 1], "princpt": [0, 0]}
+        for p, what in ((params_path, "SMPL-X parameter file"), (cam_path, "camera parameter file")):
+            if not os.path.isfile(p):
+                raise DatasetError(f"{where}: {what} not found: {p!r}")
+        cam = read_json(cam_path, "camera parameter file")
+        if not isinstance(cam, dict):
+            raise DatasetError(f"camera parameter file {cam_path!r}: expected a JSON object")
         focal = finite_array(cam.get("focal"), 2, f"{cam_path} focal")
         princpt = finite_array(cam.get("princpt"), 2, f"{cam_path} princpt")
-        params = _read_params(params_path, "SMPL-X parameter file") if check_files else None
+        params = _read_params(params_path, "SMPL-X parameter file")
         part = {k: (_xywh_to_xyxy(boxes[k]) if boxes[k] is not None else None)
                 for k in ("lhand_bbox", "rhand_bbox", "face_bbox")}
         if resolution == (720, 1280):
@@ -120,7 +123,7 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280), c
             # the crop is a scale + shift of the 4K image (no rotation): apply it to the camera
             focal = focal * np.array([m[0, 0], m[1, 1]], np.float32)
             princpt = princpt * np.array([m[0, 0], m[1, 1]], np.float32) + m[:, 2]
-        if check_files and not os.path.isfile(image_path):
+        if not os.path.isfile(image_path):
             raise DatasetError(f"{where}: image not found: {image_path!r}")
         people.append(Person(key=f"agora/{split}/{ann.get('id', i)}", image_path=image_path, bbox=bbox, params=params,
                              focal=focal, princpt=princpt, **part))

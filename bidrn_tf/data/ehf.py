@@ -18,7 +18,7 @@ FOCAL = np.array([1498.22426237, 1498.22426237], np.float32)
 PRINCPT = np.array([790.263706, 578.90334], np.float32)
 
 
-def load_ehf(data_dir: str, *, check_files: bool = True) -> list:
+def load_ehf(data_dir: str) -> list:
     require_dir(data_dir, "EHF data directory")
     ann_path = os.path.join(data_dir, "EHF.json")
     db = read_json(ann_path, "EHF annotation file")
@@ -28,6 +28,8 @@ def load_ehf(data_dir: str, *, check_files: bool = True) -> list:
     people = []
     for i, ann in enumerate(db["annotations"]):
         where = f"{ann_path} annotation {i}"
+        if not isinstance(ann, dict):
+            raise DatasetError(f"{where}: expected a JSON object")
         try:
             img = images[ann["image_id"]]
             name = img["file_name"]
@@ -44,10 +46,9 @@ def load_ehf(data_dir: str, *, check_files: bool = True) -> list:
             else:
                 b = finite_array(b, 4, f"{where} {key}")
                 part[ours] = np.array([b[0], b[1], b[0] + b[2], b[1] + b[3]], np.float32)
-        if check_files:
-            for p, what in ((image_path, "image"), (mesh_path, "ground-truth mesh")):
-                if not os.path.isfile(p):
-                    raise DatasetError(f"{where}: {what} not found: {p!r}")
+        for p, what in ((image_path, "image"), (mesh_path, "ground-truth mesh")):
+            if not os.path.isfile(p):
+                raise DatasetError(f"{where}: {what} not found: {p!r}")
         people.append(Person(key=f"ehf/{ann.get('id', i)}", image_path=image_path, bbox=bbox, params=None,
                              focal=FOCAL.copy(), princpt=PRINCPT.copy(), gt_vertices=mesh_path, **part))
     if not people:
