@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ import bidrn_tf  # noqa: F401
 import numpy as np
 
 from bidrn_tf import deploy
-from bidrn_tf.fileio import write_atomic
+from bidrn_tf.fileio import write_report
 
 
 @dataclasses.dataclass
@@ -164,10 +163,7 @@ def main(argv=None) -> int:
     print("\n" + table)
     report = {"rows": rows, "sizes": sizes, "variants": [dataclasses.asdict(v) for v in variants],
               "repeats": args.repeats, "raw_ms": times}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_atomic(args.out + ".json", json.dumps(report, indent=1).encode())
-    write_atomic(args.out + ".md", table.encode())
-    print(f"wrote {args.out}.json and {args.out}.md")
+    write_report(args.out, report, table)
     return 0
 
 

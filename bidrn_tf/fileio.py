@@ -21,3 +21,12 @@ def write_atomic(path: str, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_report(prefix: str, data, table: str) -> None:
+    """``<prefix>.json`` (``data``) and ``<prefix>.md`` (``table``), each written atomically."""
+    import json
+
+    write_atomic(prefix + ".json", json.dumps(data, indent=1).encode())
+    write_atomic(prefix + ".md", table.encode())
+    print(f"wrote {prefix}.json and {prefix}.md")

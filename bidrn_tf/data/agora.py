@@ -21,7 +21,8 @@ import os
 
 import numpy as np
 
-from bidrn_tf.data.common import PARAM_SIZES, DatasetError, Person, finite_array, read_json, require_dir, safe_join
+from bidrn_tf.data.common import (PARAM_SIZES, DatasetError, Person, coco_records, finite_array, read_json,
+                                  require_dir, safe_join)
 
 SPLIT_FILES = {"train": "AGORA_train_SMPLX.json", "validation": "AGORA_validation_SMPLX.json"}
 RESOLUTIONS = ((720, 1280), (2160, 3840))
@@ -60,18 +61,9 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -
     if resolution not in RESOLUTIONS:
         raise ValueError(f"resolution must be one of {RESOLUTIONS}, got {resolution}")
     ann_path = os.path.join(data_dir, SPLIT_FILES[split])
-    db = read_json(ann_path, "AGORA annotation file")
-    if not isinstance(db, dict) or not isinstance(db.get("images"), list) or not isinstance(db.get("annotations"), list):
-        raise DatasetError(f"AGORA annotation file {ann_path!r}: expected 'images' and 'annotations' lists")
-    try:
-        images = {img["id"]: img for img in db["images"]}
-    except (KeyError, TypeError) as err:
-        raise DatasetError(f"AGORA annotation file {ann_path!r}: an image entry has no 'id'") from err
+    images, records = coco_records(ann_path, "AGORA annotation file")
     people = []
-    for i, ann in enumerate(db["annotations"]):
-        where = f"{ann_path} annotation {i}"
-        if not isinstance(ann, dict):
-            raise DatasetError(f"{where}: expected a JSON object")
+    for i, where, ann in records:
         try:
             if not ann.get("is_valid", True):
                 continue

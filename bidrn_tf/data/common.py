@@ -84,3 +84,19 @@ def finite_array(value, shape_or_size, what: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise DatasetError(f"{what}: contains NaN or inf")
     return arr
+
+
+def coco_records(ann_path: str, what: str):
+    """(images by id, [(index, where, annotation dict)]) of a COCO-style annotation file, checked."""
+    db = read_json(ann_path, what)
+    if not isinstance(db, dict) or not isinstance(db.get("images"), list) or not isinstance(db.get("annotations"), list):
+        raise DatasetError(f"{what} {ann_path!r}: expected 'images' and 'annotations' lists")
+    if not all(isinstance(img, dict) and "id" in img for img in db["images"]):
+        raise DatasetError(f"{what} {ann_path!r}: an image entry has no 'id'")
+    records = []
+    for i, ann in enumerate(db["annotations"]):
+        where = f"{ann_path} annotation {i}"
+        if not isinstance(ann, dict):
+            raise DatasetError(f"{where}: expected a JSON object")
+        records.append((i, where, ann))
+    return {img["id"]: img for img in db["images"]}, records

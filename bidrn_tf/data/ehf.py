@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from bidrn_tf.data.common import DatasetError, Person, finite_array, read_json, require_dir, safe_join
+from bidrn_tf.data.common import DatasetError, Person, coco_records, finite_array, require_dir, safe_join
 
 FOCAL = np.array([1498.22426237, 1498.22426237], np.float32)
 PRINCPT = np.array([790.263706, 578.90334], np.float32)
@@ -21,15 +21,9 @@ PRINCPT = np.array([790.263706, 578.90334], np.float32)
 def load_ehf(data_dir: str) -> list:
     require_dir(data_dir, "EHF data directory")
     ann_path = os.path.join(data_dir, "EHF.json")
-    db = read_json(ann_path, "EHF annotation file")
-    if not isinstance(db, dict) or not isinstance(db.get("images"), list) or not isinstance(db.get("annotations"), list):
-        raise DatasetError(f"EHF annotation file {ann_path!r}: expected 'images' and 'annotations' lists")
-    images = {img.get("id"): img for img in db["images"] if isinstance(img, dict)}
+    images, records = coco_records(ann_path, "EHF annotation file")
     people = []
-    for i, ann in enumerate(db["annotations"]):
-        where = f"{ann_path} annotation {i}"
-        if not isinstance(ann, dict):
-            raise DatasetError(f"{where}: expected a JSON object")
+    for i, where, ann in records:
         try:
             img = images[ann["image_id"]]
             name = img["file_name"]

@@ -15,7 +15,6 @@ the same layout as convert/benchmark.py's, with each model's ratio to the first.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
@@ -23,7 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from bidrn_tf import arm  # noqa: E402  (does not import TensorFlow)
-from bidrn_tf.fileio import write_atomic  # noqa: E402
+from bidrn_tf.fileio import write_atomic, write_report  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -80,10 +79,7 @@ def main(argv=None) -> int:
         return 2
     table = arm.results_table(results)
     print(table)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    write_atomic(args.out + ".json", json.dumps(results, indent=1).encode())
-    write_atomic(args.out + ".md", table.encode())
-    print(f"wrote {args.out}.json and {args.out}.md")
+    write_report(args.out, results, table)
     return 0
 
 
