@@ -96,12 +96,13 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
     if os.path.isfile(meta_path):
         with open(meta_path) as f:
             try:
-                if json.load(f) == key:
-                    if progress:
-                        print(f"synthetic dataset: reusing {out_dir}")
-                    return out_dir
+                cached = json.load(f)
             except json.JSONDecodeError:
-                pass
+                cached = None  # unreadable cache record: generate again
+        if cached == key:
+            if progress:
+                print(f"synthetic dataset: reusing {out_dir}")
+            return out_dir
     rng = np.random.default_rng(seed)
     layer = SMPLXLayer(smplx_model)
     arrays = load(smplx_model)
