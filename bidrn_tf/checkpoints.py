@@ -20,8 +20,11 @@ def save_weights(model, path: str, *, method: str, **meta) -> None:
     write_atomic(path + ".meta.json", json.dumps({"method": method, **meta}).encode())
 
 
-def read_meta(path: str, *, method: str) -> dict:
-    """The checkpoint's metadata, checked to exist, parse and name ``method`` (cheap: no model needed)."""
+def read_meta(path: str, *, method: str | None = None) -> dict:
+    """The checkpoint's metadata, checked to exist, parse and (unless ``method`` is None) name ``method``.
+
+    Cheap: no model is needed, so scripts call it before building one.
+    """
     meta_path = path + ".meta.json"
     if not os.path.exists(meta_path):
         raise CheckpointError(f"checkpoint {path!r} not found or incomplete (no {os.path.basename(meta_path)})")
@@ -30,8 +33,10 @@ def read_meta(path: str, *, method: str) -> dict:
             meta = json.load(f)
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: {err}") from err
-    if not isinstance(meta, dict) or meta.get("method") != method:
-        found = meta.get("method") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or "method" not in meta:
+        raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: no method recorded")
+    if method is not None and meta["method"] != method:
+        found = meta["method"]
         raise CheckpointError(f"checkpoint {path!r} was trained with method {found!r}, not {method!r}; "
                               f"pass --method {found}")
     return meta

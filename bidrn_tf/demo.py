@@ -41,17 +41,9 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     os.makedirs(out, exist_ok=True)
     notices = []
     if checkpoint is not None:
-        import json as _json
+        from bidrn_tf.checkpoints import read_meta
 
-        from bidrn_tf.checkpoints import CheckpointError, read_meta
-
-        meta_path = checkpoint + ".meta.json"
-        try:
-            with open(meta_path) as f:
-                trained_method = _json.load(f).get("method")
-        except (OSError, ValueError, AttributeError) as err:
-            raise CheckpointError(f"checkpoint {checkpoint!r} not found, incomplete or corrupt ({err})") from err
-        meta = read_meta(checkpoint, method=method or trained_method)
+        meta = read_meta(checkpoint, method=method)
         method = meta["method"]
         if config is None and "model_config" in meta:
             from bidrn_tf.training import model_config_from_dict

@@ -34,15 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="JSON path (default: beside the checkpoint)")
     args = ap.parse_args(argv)
     try:
-        meta_path = args.checkpoint + ".meta.json"
-        if not os.path.exists(meta_path):
-            raise CheckpointError(f"checkpoint {args.checkpoint!r} not found or incomplete (no {meta_path})")
-        with open(meta_path) as f:
-            try:
-                found = json.load(f).get("method")
-            except (json.JSONDecodeError, AttributeError) as err:
-                raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: {err}") from err
-        meta = read_meta(args.checkpoint, method=args.method or found)
+        meta = read_meta(args.checkpoint, method=args.method)
         if "model_config" not in meta:
             raise CheckpointError(f"checkpoint {args.checkpoint!r} has no model configuration in its metadata")
         smplx_model = args.smplx_model or meta.get("smplx_model")
