@@ -157,6 +157,8 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.resume and manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
+    elif cfg.resume:
+        print("--resume: no complete checkpoint yet (none named in the index file), starting at step 0")
     per_replica_scale = 1.0 / strategy.num_replicas_in_sync
 
     def step_fn(batch):

@@ -48,7 +48,8 @@ def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_pa
     ckpt_dir = os.path.join(out, "checkpoints")
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
-        if os.path.exists(os.path.join(ckpt_dir, "ckpt-2.index")):
+        # kill once a checkpoint is committed (named in the index file), mid-way through the run
+        if os.path.isdir(ckpt_dir) and tf.train.latest_checkpoint(ckpt_dir):
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed"
