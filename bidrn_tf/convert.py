@@ -37,10 +37,6 @@ from bidrn_tf import deploy, rotations
 from bidrn_tf.backbones import METHODS
 from bidrn_tf.fileio import write_atomic
 
-#: outputs the converted flatbuffer has, in the flatbuffer's output order (see :func:`output_names`)
-PARAM_KEYS = ("root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose", "expression", "betas", "cam_trans",
-              "lhand_bbox", "rhand_bbox", "face_bbox", "body_joints", "lhand_joints", "rhand_joints")
-MESH_KEYS = ("vertices", "smplx_joints", "joints_proj")
 
 
 @dataclasses.dataclass
@@ -123,14 +119,9 @@ def convert_whole_model(model: tf.keras.Model, *, method: str, allow_float_convs
                       with_smplx=isinstance(model.output, dict) and "vertices" in model.output)
 
 
-def output_names(flatbuffer: bytes) -> list[str]:
-    """Names of the flatbuffer's outputs in output order, from its signature (the Keras dict keys)."""
-    return deploy.signature_output_names(flatbuffer)
-
-
 def run_flatbuffer(flatbuffer: bytes, images: np.ndarray, *, kernel: str = "indirect") -> dict:
     """{output name: array} for a batch of images, run one image at a time in the LCE interpreter."""
-    names = output_names(flatbuffer)
+    names = deploy.signature_output_names(flatbuffer)  # the Keras output dict's keys, in output order
     interp = deploy.lce_interpreter(flatbuffer, kernel=kernel, num_threads=1)
     per_image = []
     for x in images:

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from bidrn_tf import geometry
-from bidrn_tf.data.pipeline import GROUP_ROOT, HAND_CHAINS
+from bidrn_tf.data.pipeline import BODY_POSITION_JOINTS, GROUP_ROOT, HAND_CHAINS
 
 POSE_KEYS = ("root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose")
 
@@ -74,7 +74,8 @@ def losses(outputs: dict, targets: dict, config) -> dict:
     out["joints_3d"] = _l1(j - tf.gather(j, GROUP_ROOT, axis=1), targets["joints_3d"])
     j2d = targets["joints_2d"]
     out["joints_proj"] = _l1(outputs["joints_proj"] / unit, j2d / unit)
-    out["body_position"] = _l1(outputs["body_joints"][..., :2] / unit, j2d[:, :25] / unit)
+    out["body_position"] = _l1(outputs["body_joints"][..., :2] / unit,
+                               tf.gather(j2d, BODY_POSITION_JOINTS, axis=1) / unit)
     out["hand_position"] = (_l1(outputs["lhand_joints"][..., :2] / unit, hand_targets(j2d, "left") / unit)
                             + _l1(outputs["rhand_joints"][..., :2] / unit, hand_targets(j2d, "right") / unit)) / 2
     pred_boxes = tf.stack([outputs["lhand_bbox"], outputs["rhand_bbox"], outputs["face_bbox"]], 1)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bidrn_tf.smplx.regions import LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS
-
-PELVIS, NECK, LWRIST, RWRIST = 0, 12, 20, 21
+from bidrn_tf.smplx.regions import FACE_ROOT, HAND_ROOTS, LEFT_HAND_JOINTS, PELVIS, RIGHT_HAND_JOINTS
 
 
 def similarity_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -46,12 +44,12 @@ def mesh_metrics(pred_v: np.ndarray, gt_v: np.ndarray, *, j_regressor: np.ndarra
                  hand_ids: dict, face_ids: np.ndarray) -> dict:
     """All metrics for one person; ``pred_v`` / ``gt_v`` (V, 3) metres. Returns {name: mm}."""
     pj, gj = j_regressor @ pred_v, j_regressor @ gt_v
-    hands = [("left", LWRIST, LEFT_HAND_JOINTS), ("right", RWRIST, RIGHT_HAND_JOINTS)]
+    hands = [("left", HAND_ROOTS["left"], LEFT_HAND_JOINTS), ("right", HAND_ROOTS["right"], RIGHT_HAND_JOINTS)]
     return {
         "MPVPE_all": mpvpe(pred_v, gt_v, pj[PELVIS], gj[PELVIS]),
         "MPVPE_hands": float(np.mean([mpvpe(pred_v[hand_ids[s]], gt_v[hand_ids[s]], pj[w], gj[w])
                                       for s, w, _ in hands])),
-        "MPVPE_face": mpvpe(pred_v[face_ids], gt_v[face_ids], pj[NECK], gj[NECK]),
+        "MPVPE_face": mpvpe(pred_v[face_ids], gt_v[face_ids], pj[FACE_ROOT], gj[FACE_ROOT]),
         "PA_MPVPE_all": pa_error(pred_v, gt_v),
         "PA_MPVPE_hands": float(np.mean([pa_error(pred_v[hand_ids[s]], gt_v[hand_ids[s]]) for s, _, _ in hands])),
         "PA_MPVPE_face": pa_error(pred_v[face_ids], gt_v[face_ids]),

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from bidrn_tf.data.common import DatasetError
+from bidrn_tf.smplx.regions import FACE_ROOT, HAND_ROOTS, PELVIS
 from bidrn_tf.smplx.synthetic import JOINT_NAMES
 
 PARAM_KEYS = ("root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose", "betas", "expression")
@@ -34,9 +35,8 @@ _PARAM_SOURCE = {"root_pose": "global_orient", "body_pose": "body_pose", "lhand_
 #: index of each of the 55 joints' mirror image (left <-> right)
 FLIP_PERM = np.array([JOINT_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
                       for n in JOINT_NAMES])
-PELVIS, NECK, LWRIST, RWRIST = 0, 12, 20, 21
 #: root of each joint for the root-relative 3D joints
-GROUP_ROOT = np.array([PELVIS] * 22 + [NECK] * 3 + [LWRIST] * 15 + [RWRIST] * 15)
+GROUP_ROOT = np.array([PELVIS] * 22 + [FACE_ROOT] * 3 + [HAND_ROOTS["left"]] * 15 + [HAND_ROOTS["right"]] * 15)
 #: the 20 hand position-net joints per hand, Hand4Whole's order (thumb, index, middle, ring, pinky; 4 each),
 #: as SMPL-X joints; the 4th of each finger (the tip, a mesh vertex in Hand4Whole) is extrapolated from the
 #: last two joints of the finger (``hand_joints_2d``)

@@ -20,6 +20,7 @@ FACE_JOINTS = [15, 22, 23, 24]
 # LSP order: R ankle, R knee, R hip, L hip, L knee, L ankle, R wrist, R elbow, R shoulder, L shoulder,
 # L elbow, L wrist, neck, head
 J14_FROM_SMPLX = [8, 5, 2, 1, 4, 7, 21, 19, 17, 16, 18, 20, 12, 15]
+PELVIS = 0  # body root: whole-body alignment (SPEC section 3)
 HAND_ROOTS = {"left": 20, "right": 21}
 FACE_ROOT = 12  # face vertices are aligned at the neck (SPEC section 3)
 
