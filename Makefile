@@ -19,7 +19,7 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(PY) -m bidrn_tf.end_to_end --out out/demo
+	$(PY) -m bidrn_tf.apps.end_to_end --out out/demo
 
 test: venv
 	$(PY) -m pytest -q tests
@@ -28,7 +28,7 @@ test-fast: venv
 	$(PY) -m pytest -q -m "not slow" tests
 
 profile: venv
-	$(PY) -m bidrn_tf.profile
+	$(PY) -m bidrn_tf.deploy.counts
 
 bench: venv
 	$(PY) benchmarks/bench_backbone.py
@@ -38,7 +38,7 @@ compare: venv
 	$(PY) benchmarks/compare_methods.py --out out/compare
 
 census: venv
-	$(PY) -m bidrn_tf.demo_backbones --out out/census
+	$(PY) -m bidrn_tf.apps.census --out out/census
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -10,36 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bidrn_tf  # noqa: E402,F401
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
+import tensorflow as tf
 
-from bidrn_tf import deploy  # noqa: E402
-from bidrn_tf.backbones import build_resnet  # noqa: E402
-from timing import alternate, quantiles  # noqa: E402
-
-
-def _tflite_runner(flatbuffer: bytes, x: np.ndarray):
-    interp = tf.lite.Interpreter(model_content=flatbuffer, num_threads=1)
-    interp.allocate_tensors()
-    idx = interp.get_input_details()[0]["index"]
-
-    def run():
-        interp.set_tensor(idx, x)
-        interp.invoke()
-
-    return run
-
-
-def _lce_runner(flatbuffer: bytes, x: np.ndarray, kernel: str):
-    interp = deploy.lce_interpreter(flatbuffer, kernel=kernel, num_threads=1)
-    return lambda: interp.predict(x)
+from bidrn_tf.deploy import flatbuffer
+from bidrn_tf.deploy.convert import convert
+from bidrn_tf.deploy.latency import Variant, alternate, quantiles, runner
+from bidrn_tf.fileio import write_atomic
+from bidrn_tf.models.backbones import build_resnet
 
 
 def main(argv=None) -> None:
@@ -49,14 +29,13 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     shape = (256, 192, 3)
-    x = np.random.default_rng(0).normal(size=(1,) + shape).astype(np.float32)
     print("converting FP ResNet-50 (TF Lite) and BiDRN ResNet-50 (LCE) ...", flush=True)
-    fp = deploy.convert(build_resnet(depth=50, method="fp", input_shape=shape), binary=False)
+    fp = convert(build_resnet(depth=50, method="fp", input_shape=shape), binary=False)
     tf.keras.backend.clear_session()
-    bidrn = deploy.convert(build_resnet(depth=50, method="bidrn", input_shape=shape))
-    runners = {"fp_tflite_xnnpack": _tflite_runner(fp, x)}
-    for kernel in deploy.KERNELS:
-        runners[f"bidrn_lce_{kernel}"] = _lce_runner(bidrn, x, kernel)
+    bidrn = convert(build_resnet(depth=50, method="bidrn", input_shape=shape))
+    runners = {"fp_tflite_xnnpack": runner(fp, Variant("fp", "tflite", None, 1))}
+    for kernel in flatbuffer.KERNELS:
+        runners[f"bidrn_lce_{kernel}"] = runner(bidrn, Variant("bidrn", "lce", kernel, 1))
     times = alternate(runners, args.repeats)
     base = statistics.median(times["fp_tflite_xnnpack"])
     results = {}
@@ -69,7 +48,7 @@ def main(argv=None) -> None:
     sizes = {"fp_tflite_bytes": len(fp), "bidrn_tflite_bytes": len(bidrn)}
     print(f"\n.tflite sizes: FP {len(fp) / 1e6:.1f} MB, BiDRN {len(bidrn) / 1e6:.2f} MB "
           f"(ratio {len(bidrn) / len(fp):.3f})")
-    deploy.write_atomic(args.out, json.dumps({"results": results, **sizes}, indent=2).encode())
+    write_atomic(args.out, json.dumps({"results": results, **sizes}, indent=2).encode())
 
 
 if __name__ == "__main__":

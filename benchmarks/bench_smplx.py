@@ -10,16 +10,13 @@ largest vertex / joint difference between the two. Uses the generated SMPL-X-for
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bidrn_tf  # noqa: E402,F401
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from timing import alternate, quantiles  # noqa: E402
+import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
+import numpy as np
+import tensorflow as tf
+
+from bidrn_tf.deploy.latency import alternate, quantiles
 
 
 def main(argv=None) -> None:
@@ -32,11 +29,12 @@ def main(argv=None) -> None:
     import smplx
     import torch
 
-    from bidrn_tf.smplx import SMPLXLayer, write_synthetic_model
+    from bidrn_tf.smplx import SMPLXLayer
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     torch.set_num_threads(args.threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    path = args.smplx_model or write_synthetic_model(os.path.join(tempfile.mkdtemp(), "SMPLX_NEUTRAL.npz"))
+    path = model_or_stand_in(args.smplx_model, tempfile.mkdtemp())
     print(f"model: {path}{'' if args.smplx_model else ' (generated, not SMPL-X)'}; threads: {args.threads}")
     layer = SMPLXLayer(path, validate=False)
     graph = tf.function(layer)

@@ -20,7 +20,6 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 
 def main(argv=None) -> int:
@@ -35,17 +34,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import bidrn_tf  # noqa: F401
     from bidrn_tf.data.synthetic import generate
+    from bidrn_tf.evaluate.metrics import format_table
     from bidrn_tf.fileio import write_atomic
-    from bidrn_tf.metrics import format_table
-    from bidrn_tf.smplx import write_synthetic_model
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    smplx = os.path.join(out, "synthetic_smplx_model.npz")
-    if not os.path.exists(smplx):
-        write_synthetic_model(smplx)
+    smplx = model_or_stand_in(None, out)
     data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=args.num_train, num_val=args.num_val)
-    env = {**os.environ, "PYTHONPATH": ROOT}
     rows, speed = {}, {}
     for method in args.methods:
         run = os.path.join(out, method)
@@ -56,14 +52,14 @@ def main(argv=None) -> int:
         if os.path.exists(os.path.join(run, "run.json")):
             cmd.append("--resume")  # finished runs resume at their last step and only re-export
         print(f"=== {method}: training", flush=True)
-        subprocess.run(cmd, check=True, env=env)
+        subprocess.run(cmd, check=True)
         with open(os.path.join(run, "summary.json")) as f:
             speed[method] = json.load(f)["images_per_second"]
         print(f"=== {method}: evaluating ({time.perf_counter() - t:.0f} s so far)", flush=True)
         result_path = os.path.join(run, "eval.json")
         subprocess.run([sys.executable, os.path.join(ROOT, "training", "evaluate.py"), "--dataset", "synthetic",
                         "--data-dir", data, "--checkpoint", os.path.join(run, "final", "weights"), "--out", result_path],
-                       check=True, env=env)
+                       check=True)
         with open(result_path) as f:
             rows[method] = json.load(f)["mean"]
     table = format_table(rows)

@@ -12,16 +12,15 @@ one near-zero sign flip cascades through a plain BNN (see README, "LCE findings"
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import bidrn_tf  # noqa: E402,F401
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
+import numpy as np
+import tensorflow as tf
 
-from bidrn_tf import deploy  # noqa: E402
-from bidrn_tf.backbones import METHODS, build_resnet, is_lce_binary  # noqa: E402
+from bidrn_tf.deploy import flatbuffer
+from bidrn_tf.deploy.convert import convert
+from bidrn_tf.models.backbones import METHODS, build_resnet, is_lce_binary
+from bidrn_tf.models.batchnorm import calibrate_batchnorm
 
 
 def main(argv=None) -> None:
@@ -39,10 +38,10 @@ def main(argv=None) -> None:
             tf.keras.utils.set_random_seed(args.seed)
             rng = np.random.default_rng(args.seed)
             model = build_resnet(depth=depth, method=method, input_shape=shape)
-            deploy.calibrate_batchnorm(model, rng.normal(size=(8,) + shape))
+            calibrate_batchnorm(model, rng.normal(size=(8,) + shape))
             x = rng.normal(size=(2,) + shape).astype(np.float32)
             ref = model(x, training=False).numpy()
-            out = deploy.run_tflite(deploy.convert(model), x)[0]
+            out = next(iter(flatbuffer.run(convert(model), x).values()))
             d = np.abs(out - ref)
             for bn in (m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)):
                 bn.beta.assign_add(tf.random.normal(bn.beta.shape, stddev=1e-6, seed=args.seed))

@@ -18,25 +18,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import bidrn_tf  # noqa: E402,F401
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
+import numpy as np
+import tensorflow as tf
 
-from bidrn_tf import benchmark, deploy  # noqa: E402
-from bidrn_tf.backbones import build_resnet  # noqa: E402
-from bidrn_tf.fileio import write_atomic  # noqa: E402
-from bidrn_tf.model import ModelConfig  # noqa: E402
+from bidrn_tf.deploy import flatbuffer, latency
+from bidrn_tf.deploy.convert import convert
+from bidrn_tf.fileio import write_atomic
+from bidrn_tf.models.backbones import build_resnet
+from bidrn_tf.models.batchnorm import calibrate_batchnorm
+from bidrn_tf.models.config import ModelConfig
+from bidrn_tf.smplx.joints import PARAM_SIZES
 
 
 def _smplx_model(path):
     from bidrn_tf.smplx import SMPLXLayer
 
-    inputs = {k: tf.keras.Input((n,), name=k) for k, n in [("global_orient", 3), ("body_pose", 63),
-              ("left_hand_pose", 45), ("right_hand_pose", 45), ("jaw_pose", 3), ("betas", 10),
-              ("expression", 10), ("transl", 3)]}
+    inputs = {k: tf.keras.Input((n,), name=k) for k, n in PARAM_SIZES.items()}
     out = SMPLXLayer(path)(inputs)
     return tf.keras.Model(inputs, out["vertices"])
 
@@ -52,10 +51,10 @@ def parts(method: str, smplx_path: str, cfg: ModelConfig) -> dict:
         net = build_resnet(depth=depth, method=method, input_shape=(*hw, 3))
         x = tf.keras.Input((*hw, 3), batch_size=batch)
         model = tf.keras.Model(x, net(x))
-        deploy.calibrate_batchnorm(model, np.random.default_rng(0).uniform(size=(batch, *hw, 3)))
-        out[name] = deploy.convert(model, binary=binary)
+        calibrate_batchnorm(model, np.random.default_rng(0).uniform(size=(batch, *hw, 3)))
+        out[name] = convert(model, binary=binary)
         tf.keras.backend.clear_session()
-    out["SMPL-X layer"] = deploy.convert(_smplx_model(smplx_path), binary=False)
+    out["SMPL-X layer"] = convert(_smplx_model(smplx_path), binary=False)
     return out
 
 
@@ -67,22 +66,19 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--out", default="out/where_time_goes")
     args = ap.parse_args(argv)
-    smplx_path = args.smplx_model
-    if smplx_path is None:
-        from bidrn_tf.smplx import write_synthetic_model
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
 
-        smplx_path = write_synthetic_model(os.path.join(os.path.dirname(os.path.abspath(args.out)),
-                                                        "synthetic_smplx_model.npz"))
+    smplx_path = model_or_stand_in(args.smplx_model, os.path.dirname(os.path.abspath(args.out)))
     cfg = ModelConfig()
     runners, labels = {}, {}
     for method, whole in [("fp", args.whole_fp), ("bidrn", args.whole_bidrn)]:
-        pieces = {**parts(method, smplx_path, cfg), "whole model": benchmark.read_flatbuffer(whole)}
+        pieces = {**parts(method, smplx_path, cfg), "whole model": flatbuffer.read_flatbuffer(whole)}
         for part, fb in pieces.items():
-            v = benchmark.variants_for(f"{method} {part}", fb, ["indirect"], [1])[0]
-            runners[v.name] = benchmark._runner(fb, v)
+            v = latency.variants_for(f"{method} {part}", fb, ["indirect"], [1])[0]
+            runners[v.name] = latency.runner(fb, v)
             labels[v.name] = (method, part)
     print(f"timing {len(runners)} parts, {args.repeats} alternating rounds ...", flush=True)
-    times = benchmark.alternate(runners, args.repeats)
+    times = latency.alternate(runners, args.repeats)
     med = {labels[k]: float(np.median(v)) for k, v in times.items()}
     lines = ["| part | fp ms (TF Lite + XNNPACK) | fp share | bidrn ms (LCE indirect) | bidrn share | bidrn / fp |",
              "|---|---|---|---|---|---|"]

@@ -19,8 +19,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 
-def build_model(*, method: str, smplx_model: str, config=None):
-    """Whole-body model; see :func:`bidrn_tf.model.build_model`."""
-    from bidrn_tf.model import build_model as _build
+def build_model(*, method: str, smplx_model: str | None = None, config=None, include_smplx: bool = True):
+    """The whole-body model, the package's main entry point (imports TensorFlow on first call); see
+    :func:`bidrn_tf.models.whole_body.build_model`."""
+    from bidrn_tf.models.whole_body import build_model as _build
 
-    return _build(method=method, smplx_model=smplx_model, config=config)
+    return _build(method=method, smplx_model=smplx_model, config=config, include_smplx=include_smplx)

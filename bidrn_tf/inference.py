@@ -111,3 +111,49 @@ def predict(model, image, bbox=None, *, input_hw=(512, 384), focal=(5000.0, 5000
     out["princpt"] = _invert_points(princpt_in, m)[0]
     out["person_box"] = np.array(bbox, np.float64)
     return out
+
+
+def sample_photo(image_hw=(512, 384)) -> np.ndarray:
+    """scikit-image's astronaut photograph as one (1, H, W, 3) network input in [0, 1]."""
+    from skimage import data
+
+    return prepare_input(data.astronaut(), None, image_hw)[0]
+
+
+def prepare_model(*, method: str | None = None, checkpoint: str | None = None, smplx_model: str | None = None,
+                  include_smplx: bool = True, config=None, calibration_images=None):
+    """A model ready for inference and the notices a user must see: ``(model, notices)``.
+
+    With a ``checkpoint``: :func:`bidrn_tf.models.checkpoints.load_trained` (its metadata gives method,
+    configuration and SMPL-X file). Without one: an UNTRAINED ``method`` model (default ``bidrn``) whose
+    BatchNorm statistics are calibrated on ``calibration_images`` (default: :func:`sample_photo`), since an
+    untrained BatchNorm is the identity at inference and a deep binarized net's activations then grow
+    without bound (BiDRN's GAP feature reaches ~1e9). ``smplx_model`` must exist when ``include_smplx``.
+    """
+    from bidrn_tf.models.backbones import METHODS
+    from bidrn_tf.models.batchnorm import calibrate_batchnorm
+    from bidrn_tf.models.checkpoints import load_trained
+    from bidrn_tf.models.config import ModelConfig
+    from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.smplx.synthetic import STAND_IN_NAME, STAND_IN_NOTICE
+
+    if method is not None and method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if include_smplx and smplx_model is not None and not os.path.isfile(smplx_model):
+        raise FileNotFoundError(f"SMPL-X model file not found: {smplx_model!r}")
+    notices = []
+    if checkpoint is not None:
+        model = load_trained(checkpoint, method=method, smplx_model=smplx_model, include_smplx=include_smplx,
+                             config=config)
+    else:
+        cfg = config or ModelConfig()
+        if include_smplx and not smplx_model:
+            raise ValueError("smplx_model is required without a checkpoint")
+        model = build_model(method=method or "bidrn", smplx_model=smplx_model, config=cfg, include_smplx=include_smplx)
+        images = sample_photo(cfg.image_hw) if calibration_images is None else calibration_images
+        calibrate_batchnorm(model, images)
+        notices.append("UNTRAINED weights (BatchNorm calibrated on the input photo)")
+    used = model.get_layer("whole_body").smplx_model
+    if include_smplx and used and os.path.basename(used) == STAND_IN_NAME:
+        notices.append(STAND_IN_NOTICE)
+    return model, notices

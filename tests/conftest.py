@@ -1,4 +1,4 @@
-import bidrn_tf  # noqa: F401  (must precede TensorFlow: selects tf-keras)
+import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
 import numpy as np
 import pytest
 import tensorflow as tf

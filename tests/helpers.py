@@ -1,8 +1,17 @@
-"""Shared test helpers: build a Keras model around a layer, convert with LCE, compare outputs."""
+"""Shared test helpers: paths, a Keras model around a layer, LCE conversion and comparison."""
+import json
+import os
+
+import cv2
 import numpy as np
 import tensorflow as tf
 
-from bidrn_tf import deploy
+from bidrn_tf.deploy import flatbuffer
+from bidrn_tf.deploy.convert import convert
+from bidrn_tf.models.batchnorm import calibrate_batchnorm
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
+FIXTURES = os.path.join(REPO, "tests", "fixtures")  # small files in real formats
 
 
 def wrap(layer_fn, input_shape):
@@ -14,7 +23,48 @@ def keras_vs_lce(model, rng, n=2, calibrate=True):
     """Returns (census, keras output, LCE output) on random normal input of the model's shape."""
     shape = tuple(model.input.shape[1:])
     if calibrate:
-        deploy.calibrate_batchnorm(model, rng.normal(size=(8,) + shape))
+        calibrate_batchnorm(model, rng.normal(size=(8,) + shape))
     x = rng.normal(size=(n,) + shape).astype(np.float32)
-    fb = deploy.convert(model)
-    return deploy.op_census(fb), model(x, training=False).numpy(), deploy.run_tflite(fb, x)[0]
+    fb = convert(model)
+    return flatbuffer.op_census(fb), model(x, training=False).numpy(), next(iter(flatbuffer.run(fb, x).values()))
+
+
+# ---- small datasets in the real AGORA format, written by the tests ----
+PARAMS = {"global_orient": [3.0, 0.1, 0.0], "body_pose": [0.1] * 63, "betas": [0.2] * 11,
+          "left_hand_pose": [0.05] * 45, "right_hand_pose": [-0.05] * 45, "jaw_pose": [0.1, 0, 0],
+          "expression": [0.3] * 10, "transl": [0.1, 0.2, 5.0], "leye_pose": [0] * 3, "reye_pose": [0] * 3}
+CAM = {"focal": [3000.0, 3000.0], "princpt": [1920.0, 1080.0]}
+
+
+def write_json(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(obj if isinstance(obj, str) else json.dumps(obj))
+
+
+def write_image(path, hw):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    cv2.imwrite(path, np.full((*hw, 3), 128, np.uint8))
+
+
+def make_agora(root, *, params=PARAMS):
+    """Two persons of one image, both layouts (720p image; 4K per-person crops with their crop json)."""
+    write_json(os.path.join(root, "params/p0.json"), params)
+    write_json(os.path.join(root, "params/p1.json"), params)
+    write_json(os.path.join(root, "cams/c0.json"), CAM)
+    write_image(os.path.join(root, "images_1280x720/train/ag_0.png"), (720, 1280))
+    anns = []
+    for pid in range(2):
+        anns.append({"id": pid, "image_id": 7, "person_id": pid, "is_valid": True, "smplx_param_path": f"params/p{pid}.json",
+                     "cam_param_path": "cams/c0.json", "bbox": [300.0 + 900 * pid, 600.0, 600.0, 1200.0],
+                     "lhand_bbox": [330.0, 900.0, 90.0, 60.0], "rhand_bbox": None, "face_bbox": [450.0, 600.0, 120.0, 150.0],
+                     "gender": "female", "kid": False, "occlusion": 0.0})
+        # 4K crop: scale 0.5 and shift (-100, -200) from the 3840x2160 image
+        write_image(os.path.join(root, f"images_3840x2160/train_crop/ag_0_person_id_{pid}.png"), (600, 400))
+        write_json(os.path.join(root, f"images_3840x2160/train_crop/ag_0_person_id_{pid}.json"),
+               {"affine_mat": [[0.5, 0, -100.0], [0, 0.5, -200.0]], "resized_height": 600, "resized_width": 400})
+    anns.append({**anns[0], "id": 9, "is_valid": False})
+    write_json(os.path.join(root, "AGORA_train_SMPLX.json"),
+           {"images": [{"id": 7, "file_name_1280x720": "images_1280x720/train/ag_0.png",
+                        "file_name_3840x2160": "train/ag_0.png"}], "annotations": anns})
+    return root

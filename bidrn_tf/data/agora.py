@@ -21,8 +21,8 @@ import os
 
 import numpy as np
 
-from bidrn_tf.data.common import (PARAM_SIZES, DatasetError, Person, coco_records, finite_array, read_json,
-                                  require_dir, safe_join)
+from bidrn_tf.data.common import DatasetError, Person, coco_records, finite_array, read_json, require_dir, safe_join
+from bidrn_tf.smplx.joints import PARAM_SIZES
 
 SPLIT_FILES = {"train": "AGORA_train_SMPLX.json", "validation": "AGORA_validation_SMPLX.json"}
 RESOLUTIONS = ((720, 1280), (2160, 3840))

@@ -7,10 +7,6 @@ import os
 
 import numpy as np
 
-#: SMPL-X parameter name -> size used by the model (AGORA's JSON key names)
-PARAM_SIZES = {"global_orient": 3, "body_pose": 63, "left_hand_pose": 45, "right_hand_pose": 45, "jaw_pose": 3,
-               "betas": 10, "expression": 10, "transl": 3}
-
 
 class DatasetError(ValueError):
     """A dataset that cannot be read: missing directory or file, malformed or truncated annotation, a path
@@ -22,7 +18,7 @@ class Person:
     """One annotated person. Boxes are in pixels of the image file ``image_path`` points to.
 
     bbox: (4,) x, y, w, h of the person. lhand_bbox / rhand_bbox / face_bbox: (4,) x1, y1, x2, y2, or
-    ``None`` when not annotated. params: {name: float32 array} (``PARAM_SIZES``), ``transl`` in camera space
+    ``None`` when not annotated. params: {name: float32 array} (``bidrn_tf.smplx.joints.PARAM_SIZES``), ``transl`` in camera space
     (metres). focal / princpt: camera intrinsics in the image's pixels. gt_vertices: path of a ground-truth
     mesh (EHF), else ``None`` (the mesh comes from ``params``).
     """

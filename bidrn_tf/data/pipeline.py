@@ -26,24 +26,7 @@ import cv2
 import numpy as np
 
 from bidrn_tf.data.common import DatasetError
-from bidrn_tf.smplx.regions import FACE_ROOT, HAND_ROOTS, PELVIS
-from bidrn_tf.smplx.synthetic import JOINT_NAMES
-
-PARAM_KEYS = ("root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose", "betas", "expression")
-_PARAM_SOURCE = {"root_pose": "global_orient", "body_pose": "body_pose", "lhand_pose": "left_hand_pose",
-                 "rhand_pose": "right_hand_pose", "jaw_pose": "jaw_pose", "betas": "betas", "expression": "expression"}
-#: index of each of the 55 joints' mirror image (left <-> right)
-FLIP_PERM = np.array([JOINT_NAMES.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
-                      for n in JOINT_NAMES])
-#: root of each joint for the root-relative 3D joints
-GROUP_ROOT = np.array([PELVIS] * 22 + [FACE_ROOT] * 3 + [HAND_ROOTS["left"]] * 15 + [HAND_ROOTS["right"]] * 15)
-#: the 20 hand position-net joints per hand, Hand4Whole's order (thumb, index, middle, ring, pinky; 4 each),
-#: as SMPL-X joints; the 4th of each finger (the tip, a mesh vertex in Hand4Whole) is extrapolated from the
-#: last two joints of the finger (``hand_joints_2d``)
-_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
-HAND_CHAINS = {side: [[JOINT_NAMES.index(f"{side}_{f}{i}") for i in (1, 2, 3)] for f in _FINGERS]
-               for side in ("left", "right")}
-BODY_POSITION_JOINTS = list(range(25))  # 22 body joints + jaw + eyes: the 25 body position-net targets
+from bidrn_tf.smplx.joints import FLIP_PERM, GROUP_ROOT, HAND_CHAINS, NUM_JOINTS, OUTPUT_SIZES, OUTPUT_TO_SMPLX
 
 
 def ground_truth_joints(people, smplx_model: str, batch_size: int = 64) -> np.ndarray:
@@ -55,7 +38,7 @@ def ground_truth_joints(people, smplx_model: str, batch_size: int = 64) -> np.nd
     from bidrn_tf.smplx.model_file import load
 
     layer = SMPLXLayer(smplx_model)
-    out = np.zeros((len(people), 55, 3), np.float32)
+    out = np.zeros((len(people), NUM_JOINTS, 3), np.float32)
     with_params = [i for i, p in enumerate(people) if p.params is not None]
     for s in range(0, len(with_params), batch_size):
         idx = with_params[s:s + batch_size]
@@ -156,9 +139,9 @@ def load_example(person, joints_cam: np.ndarray, *, input_hw=(512, 384), aug=Non
     box_valid = np.array([b is not None for b in boxes], np.float32)
     boxes = np.stack([_box_through(m, b) if b is not None else np.zeros(4, np.float32) for b in boxes])
     if person.params is not None:
-        params = {k: person.params[src].astype(np.float32) for k, src in _PARAM_SOURCE.items()}
+        params = {k: person.params[src].astype(np.float32) for k, src in OUTPUT_TO_SMPLX.items()}
     else:
-        params = {k: np.zeros(n, np.float32) for k, n in zip(PARAM_KEYS, (3, 63, 45, 45, 3, 10, 10))}
+        params = {k: np.zeros(n, np.float32) for k, n in OUTPUT_SIZES.items()}
     if aug["flip"]:
         j2d, j3d = j2d[FLIP_PERM], j3d[FLIP_PERM]
         boxes, box_valid = boxes[[1, 0, 2]], box_valid[[1, 0, 2]]
@@ -171,9 +154,8 @@ def load_example(person, joints_cam: np.ndarray, *, input_hw=(512, 384), aug=Non
             "box_valid": box_valid, "param_valid": np.float32(person.params is not None)}
 
 
-_SPECS = {"image": None, "root_pose": (3,), "body_pose": (63,), "lhand_pose": (45,), "rhand_pose": (45,),
-          "jaw_pose": (3,), "betas": (10,), "expression": (10,), "joints_2d": (55, 2), "joints_3d": (55, 3),
-          "boxes": (3, 4), "box_valid": (3,), "param_valid": ()}
+_SPECS = {"image": None, **{k: (n,) for k, n in OUTPUT_SIZES.items()}, "joints_2d": (NUM_JOINTS, 2),
+          "joints_3d": (NUM_JOINTS, 3), "boxes": (3, 4), "box_valid": (3,), "param_valid": ()}
 
 
 def make_dataset(people, joints_cam, *, batch_size: int, training: bool, input_hw=(512, 384), seed: int = 0,

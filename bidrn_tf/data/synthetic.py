@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from bidrn_tf.fileio import write_atomic
+from bidrn_tf.smplx.joints import PARAM_SIZES
 
 VERSION = 1
 IMAGE_HW = (720, 1280)
@@ -67,12 +68,12 @@ def _sample_params(rng, n: int) -> dict:
     root = (Rotation.from_euler("x", np.pi) * Rotation.from_euler("yxz", np.stack([yaw, tilt[:, 0], tilt[:, 1]], -1)))
     return {
         "global_orient": root.as_rotvec().astype(np.float32),
-        "body_pose": rng.normal(0, 0.25, (n, 63)).astype(np.float32),
-        "left_hand_pose": rng.normal(0, 0.3, (n, 45)).astype(np.float32),
-        "right_hand_pose": rng.normal(0, 0.3, (n, 45)).astype(np.float32),
-        "jaw_pose": (rng.normal(0, 0.1, (n, 3)) * [1, 0.2, 0.2]).astype(np.float32),
-        "betas": rng.normal(0, 1, (n, 10)).astype(np.float32),
-        "expression": rng.normal(0, 1, (n, 10)).astype(np.float32),
+        "body_pose": rng.normal(0, 0.25, (n, PARAM_SIZES["body_pose"])).astype(np.float32),
+        "left_hand_pose": rng.normal(0, 0.3, (n, PARAM_SIZES["left_hand_pose"])).astype(np.float32),
+        "right_hand_pose": rng.normal(0, 0.3, (n, PARAM_SIZES["right_hand_pose"])).astype(np.float32),
+        "jaw_pose": (rng.normal(0, 0.1, (n, PARAM_SIZES["jaw_pose"])) * [1, 0.2, 0.2]).astype(np.float32),
+        "betas": rng.normal(0, 1, (n, PARAM_SIZES["betas"])).astype(np.float32),
+        "expression": rng.normal(0, 1, (n, PARAM_SIZES["expression"])).astype(np.float32),
     }
 
 
@@ -87,8 +88,8 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
     """Write (or reuse) the synthetic dataset in ``out_dir``; returns ``out_dir``. See module docstring."""
     from bidrn_tf.render import project, render_mesh
     from bidrn_tf.smplx import SMPLXLayer
-    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids
     from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids
 
     key = {"version": VERSION, "seed": seed, "num_train": num_train, "num_val": num_val,
            "smplx_model_sha256": _file_digest(smplx_model)}
@@ -167,3 +168,15 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
         write_atomic(os.path.join(out_dir, SPLIT_FILES[split]), json.dumps(annotations[split]).encode())
     write_atomic(meta_path, json.dumps(key).encode())
     return out_dir
+
+
+def default_dataset(smplx_model: str | None = None, num_train: int = 64, num_val: int = 16, seed: int = 0,
+                    root: str = "out/data") -> tuple[str, str]:
+    """``(data_dir, smplx_model)`` of the embedded default dataset under ``root`` (generated once, cached),
+    made with ``smplx_model`` or, when that is ``None``, the generated stand-in model."""
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
+
+    os.makedirs(root, exist_ok=True)
+    smplx_model = model_or_stand_in(smplx_model, root)
+    data_dir = os.path.join(root, f"synthetic_{num_train}_{num_val}_seed{seed}")
+    return generate(data_dir, smplx_model=smplx_model, num_train=num_train, num_val=num_val, seed=seed), smplx_model

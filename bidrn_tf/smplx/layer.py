@@ -1,16 +1,13 @@
 """``SMPLXLayer``: SMPL-X parameters -> mesh vertices, joints and face landmarks, as a Keras layer."""
 from __future__ import annotations
 
-import bidrn_tf  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
+import bidrn_tf  # noqa: F401
 from bidrn_tf.smplx import lbs as _lbs
-from bidrn_tf.smplx.model_file import NUM_JOINTS, load
-
-# name -> number of joints (axis-angle, 3 values each); hand poses may instead be PCA coefficients
-POSE_PARAMS = {"global_orient": 1, "body_pose": 21, "jaw_pose": 1, "leye_pose": 1, "reye_pose": 1,
-               "left_hand_pose": 15, "right_hand_pose": 15}
+from bidrn_tf.smplx.joints import NUM_JOINTS, POSE_JOINTS
+from bidrn_tf.smplx.model_file import load
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")
@@ -81,7 +78,7 @@ class SMPLXLayer(tf.keras.layers.Layer):
     def param_sizes(self) -> dict:
         """Expected last-axis size of every parameter."""
         hand = self.num_pca_comps if self.use_pca else 45
-        sizes = {k: 3 * n for k, n in POSE_PARAMS.items()}
+        sizes = {k: 3 * n for k, n in POSE_JOINTS.items()}  # hand poses may be PCA coefficients
         sizes.update(left_hand_pose=hand, right_hand_pose=hand, betas=self.num_betas,
                      expression=self.num_expression_coeffs, transl=3)
         return sizes

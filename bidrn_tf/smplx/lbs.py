@@ -4,10 +4,10 @@ B = batch, V = vertices (10,475), J = joints (55), K = blend coefficients. All f
 """
 from __future__ import annotations
 
-import bidrn_tf  # noqa: F401
 import tensorflow as tf
 
-from bidrn_tf.rotations import axis_angle_to_matrix
+import bidrn_tf  # noqa: F401
+from bidrn_tf.ops.rotations import axis_angle_to_matrix
 
 
 def blend_shapes(coeffs: tf.Tensor, dirs: tf.Tensor) -> tf.Tensor:

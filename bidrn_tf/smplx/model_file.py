@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bidrn_tf.fileio import write_atomic
+from bidrn_tf.smplx.joints import NUM_JOINTS
 
-NUM_JOINTS = 55
 REQUIRED = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table")
 HANDS = ("hands_componentsl", "hands_componentsr", "hands_meanl", "hands_meanr")
 LANDMARKS = ("lmk_faces_idx", "lmk_bary_coords")

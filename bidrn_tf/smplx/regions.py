@@ -12,17 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bidrn_tf.smplx.joints import FACE_JOINTS, J14_FROM_SMPLX, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS
 from bidrn_tf.smplx.model_file import ModelFileError, SMPLXArrays, _SafeUnpickler
-
-LEFT_HAND_JOINTS = [20] + list(range(25, 40))
-RIGHT_HAND_JOINTS = [21] + list(range(40, 55))
-FACE_JOINTS = [15, 22, 23, 24]
-# LSP order: R ankle, R knee, R hip, L hip, L knee, L ankle, R wrist, R elbow, R shoulder, L shoulder,
-# L elbow, L wrist, neck, head
-J14_FROM_SMPLX = [8, 5, 2, 1, 4, 7, 21, 19, 17, 16, 18, 20, 12, 15]
-PELVIS = 0  # body root: whole-body alignment (SPEC section 3)
-HAND_ROOTS = {"left": 20, "right": 21}
-FACE_ROOT = 12  # face vertices are aligned at the neck (SPEC section 3)
 
 
 def _read_ids(path: str, allow_pickle: bool):

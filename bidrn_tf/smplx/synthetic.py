@@ -18,21 +18,14 @@ The face count is 2V - 4K for the K closed parts, not the real file's 20,908. Re
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
-from bidrn_tf.smplx.model_file import NUM_JOINTS, save_npz_atomic
+from bidrn_tf.smplx.joints import NUM_JOINTS, PARENTS
+from bidrn_tf.smplx.model_file import save_npz_atomic
 
 NUM_VERTICES = 10475
-PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 15, 15, 15,
-           20, 25, 26, 20, 28, 29, 20, 31, 32, 20, 34, 35, 20, 37, 38,
-           21, 40, 41, 21, 43, 44, 21, 46, 47, 21, 49, 50, 21, 52, 53]
-JOINT_NAMES = [
-    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "jaw",
-    "left_eye_smplhf", "right_eye_smplhf"] + [
-    f"{side}_{finger}{i}" for side in ("left", "right")
-    for finger in ("index", "middle", "pinky", "ring", "thumb") for i in (1, 2, 3)]
 
 
 def rest_joints() -> np.ndarray:
@@ -280,4 +273,26 @@ def write_synthetic_model(path: str, *, seed: int = 0) -> str:
     arrays = build_synthetic_arrays(seed)
     arrays = {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
     save_npz_atomic(path, arrays)
+    return path
+
+
+STAND_IN_NAME = "synthetic_smplx_model.npz"
+STAND_IN_NOTICE = "generated SMPL-X-format model, NOT SMPL-X"
+
+
+def model_or_stand_in(smplx_model: str | None, folder: str, *, announce: bool = True) -> str:
+    """``smplx_model`` checked to exist, or, when it is ``None``, the generated stand-in in ``folder``
+    (written once, reused after). Every command that runs without a user's SMPL-X file goes through here.
+
+    Raises ``FileNotFoundError`` for a given path that is not a file.
+    """
+    if smplx_model is not None:
+        if not os.path.isfile(smplx_model):
+            raise FileNotFoundError(f"SMPL-X model file not found: {smplx_model!r}")
+        return smplx_model
+    path = os.path.join(folder, STAND_IN_NAME)
+    if not os.path.exists(path):
+        write_synthetic_model(path)
+    if announce:
+        print(f"NOTE: no --smplx-model: using the {STAND_IN_NOTICE} ({path}).")
     return path

@@ -1,0 +1,248 @@
+"""Whole-body model -> ``.tflite``: LCE for the binarized methods, standard TF Lite for ``fp`` (Hand4Whole).
+
+    python convert/lce_convert.py --method bidrn [--checkpoint CKPT] [--with-smplx [--smplx-model P]]
+                                  --output bidrn.tflite [--verify N]
+    bidrn-convert ...            (the same, installed as a console script)
+
+Steps (:func:`convert_whole_model`):
+
+1. build the model; load ``--checkpoint`` (its method must match) or, without one, keep the untrained
+   weights and calibrate BatchNorm on the sample photo (an untrained BN is the identity at inference and the
+   activations of a deep binarized net then grow without bound; see ``bidrn_tf.inference.prepare_model``);
+2. check that every layer with 1-bit weights can become an ``LceBconv2d`` (:func:`check_binarizable`):
+   a layer that cannot is named in the error instead of silently shipping as a float conv
+   (``--allow-float-convs`` accepts that, e.g. for DoReFa, whose {0, 1} activations are not a sign);
+3. convert; without ``--with-smplx`` the flatbuffer outputs the SMPL-X *parameters* (plus boxes and joints),
+   with it the SMPL-X layer is inside and the flatbuffer goes from image to mesh;
+4. report the op census, the share of the model's binarized MACs that run inside ``LceBconv2d`` (goal
+   >= 98 %), and the file size; write the ``.tflite`` atomically and a ``.json`` report beside it.
+
+``--verify N`` compares the flatbuffer (LCE interpreter, indirect BGEMM kernel) with the Keras model on N
+random images and the sample photo (:func:`compare`).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+from bidrn_tf.deploy import flatbuffer
+from bidrn_tf.fileio import write_atomic
+from bidrn_tf.models.backbones import METHODS
+from bidrn_tf.ops import rotations
+
+
+def convert(model: tf.keras.Model, *, binary: bool = True) -> bytes:
+    """Convert ``model`` to a ``.tflite`` flatbuffer (LCE when ``binary``, standard TF Lite otherwise)."""
+    if binary:
+        import larq_compute_engine as lce
+
+        return lce.convert_keras_model(model)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return converter.convert()
+
+
+_SIGN_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "SwishSign")
+_SIGN_KERNEL_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "MagnitudeAwareSign")
+
+
+def lce_blockers(layer) -> list[str]:
+    """Reasons why ``layer`` (a larq ``QuantConv2D``) will not convert to an ``LceBconv2d`` (empty: it will)."""
+    reasons = []
+    iq, kq = getattr(layer, "input_quantizer", None), getattr(layer, "kernel_quantizer", None)
+    iq_name = type(iq).__name__ if iq is not None else None
+    kq_name = type(kq).__name__ if kq is not None else None
+    if iq_name not in _SIGN_QUANTIZERS:
+        reasons.append(f"input quantizer {iq_name} is not a sign")
+    if kq_name not in _SIGN_KERNEL_QUANTIZERS:
+        reasons.append(f"kernel quantizer {kq_name} is not a (scaled) sign")
+    if getattr(layer, "padding", "valid") == "same" and float(getattr(layer, "pad_values", 0.0)) != 1.0:
+        reasons.append("padding='same' with pad_values=0 (use pad_values=1.0)")
+    if isinstance(layer, tf.keras.layers.Conv2DTranspose) or isinstance(layer, tf.keras.layers.Dense):
+        reasons.append(f"{type(layer).__name__} has no binary LCE op (use a QuantConv2D)")
+    return reasons
+
+
+class NotBinarizableError(ValueError):
+    """A layer with 1-bit weights that LCE would convert to a float op."""
+
+
+def check_binarizable(model: tf.keras.Model) -> list:
+    """Raise :class:`NotBinarizableError` naming every 1-bit-weight layer that LCE cannot binarize.
+
+    Returns the layers that will become ``LceBconv2d``.
+    """
+    from bidrn_tf.nn.quantizers import quantizer_bits
+
+    binary = [m for m in model.submodules if quantizer_bits(getattr(m, "kernel_quantizer", None)) == 1]
+    bad = [(m.name, lce_blockers(m)) for m in binary if lce_blockers(m)]
+    if bad:
+        lines = "; ".join(f"{name}: {', '.join(why)}" for name, why in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise NotBinarizableError(f"{len(bad)} layer(s) with 1-bit weights cannot become LceBconv2d: {lines}{more}")
+    return binary
+
+
+@dataclasses.dataclass
+class Conversion:
+    """Result of :func:`convert_whole_model`."""
+
+    method: str
+    flatbuffer: bytes = dataclasses.field(repr=False)
+    census: dict
+    binarized_macs: int  # MACs of every layer with 1-bit weights in the Keras model (batch included)
+    bconv_macs: int  # MACs inside LceBconv2d ops of the flatbuffer
+    seconds: float
+    with_smplx: bool
+
+    @property
+    def bconv_share(self) -> float:
+        return self.bconv_macs / self.binarized_macs if self.binarized_macs else float("nan")
+
+    def summary(self) -> dict:
+        counts = self.census
+        return {
+            "method": self.method, "with_smplx": self.with_smplx, "bytes": len(self.flatbuffer),
+            "LceBconv2d": counts.get("LceBconv2d", 0), "CONV_2D": counts.get("CONV_2D", 0),
+            "other_ops": sum(n for k, n in counts.items() if k not in ("LceBconv2d", "CONV_2D")),
+            "census": dict(counts), "binarized_macs": self.binarized_macs, "bconv_macs": self.bconv_macs,
+            "bconv_share": self.bconv_share if self.binarized_macs else None,
+            "convert_seconds": round(self.seconds, 1),
+        }
+
+
+def convert_whole_model(model: tf.keras.Model, *, method: str, allow_float_convs: bool = False) -> Conversion:
+    """Convert a built whole-body model (see module docstring, steps 2-4)."""
+    from bidrn_tf.deploy.counts import binarized_weight_macs
+
+    binary = method != "fp"
+    if binary and not allow_float_convs:
+        check_binarizable(model)
+    t = time.perf_counter()
+    fb = convert(model, binary=binary)
+    seconds = time.perf_counter() - t
+    census = flatbuffer.op_census(fb)
+    return Conversion(method=method, flatbuffer=fb, census=dict(census),
+                      binarized_macs=sum(n for _, n in binarized_weight_macs(model)) if binary else 0,
+                      bconv_macs=flatbuffer.bconv_macs(fb), seconds=seconds,
+                      with_smplx=isinstance(model.output, dict) and "vertices" in model.output)
+
+
+def compare(model: tf.keras.Model, fb: bytes, images: np.ndarray, *, kernel: str = "indirect") -> dict:
+    """Per output: max |tflite - keras|, that max relative to 1 + max |keras|, and the same numbers for the
+    *control*: the Keras model against itself with every BatchNorm beta shifted by N(0, 1e-6).
+
+    The control measures how far a rounding-sized change moves the outputs. A binarized net is not
+    continuous: a value within rounding of zero flips sign, and the flip propagates. When the tflite
+    difference is of the control's size, it is this sensitivity and not a conversion error.
+    Poses (``*_pose``) are compared as rotation matrices (axis-angle jumps between +-pi for the same rotation).
+    """
+    ref = {k: np.asarray(v) for k, v in model(images, training=False).items()}
+    got = flatbuffer.run(fb, images, kernel=kernel)
+    bns = [m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)]
+    rng = np.random.default_rng(0)
+    saved = [bn.beta.numpy() for bn in bns]
+    try:
+        for bn in bns:
+            bn.beta.assign(bn.beta.numpy() + rng.normal(0, 1e-6, bn.beta.shape).astype(np.float32))
+        control = {k: np.asarray(v) for k, v in model(images, training=False).items()}
+    finally:
+        for bn, b in zip(bns, saved):
+            bn.beta.assign(b)
+    for outs in (ref, got, control):  # axis-angle is ambiguous near pi: compare poses as rotation matrices
+        for k in [k for k in outs if k.endswith("_pose")]:
+            outs[k] = rotations.axis_angle_to_matrix(np.reshape(outs[k], (-1, 3))).numpy()
+    rows = {}
+    for k in got:
+        scale = 1.0 + float(np.abs(ref[k]).max())
+        d, c = float(np.abs(got[k] - ref[k]).max()), float(np.abs(control[k] - ref[k]).max())
+        rows[k] = {"max_abs_diff": d, "rel_diff": d / scale, "control_max_abs_diff": c, "control_rel_diff": c / scale}
+    return rows
+
+
+def format_compare(rows: dict) -> str:
+    lines = [f"{'output':<14} {'max |tflite-keras|':>19} {'/ (1+max|y|)':>13} {'control':>10} {'/ (1+max|y|)':>13}"]
+    for k, r in rows.items():
+        lines.append(f"{k:<14} {r['max_abs_diff']:>19.3g} {r['rel_diff']:>13.3g} "
+                     f"{r['control_max_abs_diff']:>10.3g} {r['control_rel_diff']:>13.3g}")
+    return "\n".join(lines)
+
+
+def format_summary(s: dict) -> str:
+    share = "n/a (full precision)" if s["method"] == "fp" else f"{100 * s['bconv_share']:.2f} %"
+    return "\n".join([
+        f"method {s['method']}{' + SMPL-X layer' if s['with_smplx'] else ''}: {s['bytes'] / 1e6:.2f} MB, "
+        f"converted in {s['convert_seconds']} s",
+        f"ops: LceBconv2d {s['LceBconv2d']}, float CONV_2D {s['CONV_2D']}, other {s['other_ops']}",
+        f"binarized MACs inside LceBconv2d: {share} ({s['bconv_macs']:,} of {s['binarized_macs']:,})",
+        "census: " + flatbuffer.format_census(s["census"]),
+    ])
+
+
+def main(argv=None) -> int:
+    from bidrn_tf.inference import prepare_model, sample_photo
+    from bidrn_tf.models.checkpoints import CheckpointError
+    from bidrn_tf.models.config import PRESETS
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
+
+    ap = argparse.ArgumentParser(description="Convert the whole-body model to .tflite (LCE for binarized methods)")
+    ap.add_argument("--method", required=True, choices=METHODS)
+    ap.add_argument("--checkpoint", default=None, help="weights saved by training (default: untrained)")
+    ap.add_argument("--with-smplx", action="store_true", help="put the SMPL-X layer inside the flatbuffer")
+    ap.add_argument("--smplx-model", default=None,
+                    help="SMPLX_NEUTRAL.npz for --with-smplx (default: the checkpoint's, else the generated "
+                         "SMPL-X-format stand-in)")
+    ap.add_argument("--output", required=True, help="the .tflite to write (a .json report is written beside it)")
+    ap.add_argument("--verify", type=int, default=0, metavar="N",
+                    help="compare with Keras on N random images and the sample photo")
+    ap.add_argument("--allow-float-convs", action="store_true",
+                    help="convert even if some 1-bit-weight layers cannot become LceBconv2d (e.g. dorefa)")
+    ap.add_argument("--preset", default=None, choices=tuple(PRESETS),
+                    help="model size without a checkpoint (default: paper); a checkpoint brings its own")
+    args = ap.parse_args(argv)
+    cfg = PRESETS[args.preset] if args.preset else None
+    try:
+        smplx_model = args.smplx_model
+        if args.with_smplx and smplx_model is None and args.checkpoint is None:
+            smplx_model = model_or_stand_in(None, os.path.dirname(os.path.abspath(args.output)))
+        model, notes = prepare_model(method=args.method, checkpoint=args.checkpoint, smplx_model=smplx_model,
+                                     include_smplx=args.with_smplx, config=cfg)
+        cfg = model.get_layer("whole_body").cfg
+        for n in notes:
+            print(f"NOTE: {n}")
+        print(f"converting {args.method} with {'LCE' if args.method != 'fp' else 'the TF Lite converter'} ...",
+              flush=True)
+        conv = convert_whole_model(model, method=args.method, allow_float_convs=args.allow_float_convs)
+    except (CheckpointError, NotBinarizableError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    summary = conv.summary()
+    summary.update(checkpoint=args.checkpoint, smplx_model=model.get_layer("whole_body").smplx_model,
+                   image_hw=list(cfg.image_hw), notes=notes)
+    print(format_summary(summary))
+    if args.method != "fp" and conv.bconv_share < 0.98:
+        print(f"WARNING: only {100 * conv.bconv_share:.1f} % of the binarized MACs run in LceBconv2d (goal 98 %)")
+    write_atomic(args.output, conv.flatbuffer)
+    if args.verify:
+        rng = np.random.default_rng(0)
+        images = np.concatenate([rng.uniform(size=(args.verify, *cfg.image_hw, 3)).astype(np.float32),
+                                 sample_photo(cfg.image_hw)])
+        rows = compare(model, conv.flatbuffer, images)
+        print(f"\nfidelity on {args.verify} random images + the sample photo (LCE interpreter, indirect kernel):")
+        print(format_compare(rows))
+        summary["fidelity"] = rows
+    report = os.path.splitext(args.output)[0] + ".json"
+    write_atomic(report, json.dumps(summary, indent=1).encode())
+    print(f"wrote {args.output} and {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

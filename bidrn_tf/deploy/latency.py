@@ -1,0 +1,147 @@
+"""Latency of ``.tflite`` files on this machine, models alternating within one run.
+
+    python convert/benchmark.py A.tflite [B.tflite ...] [--kernels indirect default reference]
+                                [--threads 1 [2 ...]] [--repeats 20] [--out out/benchmark]
+    bidrn-benchmark ...          (the same, installed as a console script)
+
+A flatbuffer with ``Lce*`` ops runs in the LCE interpreter once per requested binary-conv kernel
+(``indirect``: indirect BGEMM, the fastest on x86-64; ``default``: ruy; ``reference``); a flatbuffer
+without them runs in the standard TF Lite interpreter, whose default XNNPACK delegate is what a float
+model gets on a device. Every (model, kernel, threads) variant is called once per round, in turn, so
+machine noise hits all alike; the table gives median, p10 and p90 in ms and each median's ratio to the
+first variant's. Results are written as ``<out>.json`` and ``<out>.md``.
+
+Hand-written ARM kernels are not in the x86-64 interpreter: for device numbers use ``convert/arm/``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+
+import bidrn_tf  # noqa: F401
+from bidrn_tf.deploy import flatbuffer
+from bidrn_tf.fileio import write_report
+
+
+@dataclasses.dataclass
+class Variant:
+    """One timed configuration."""
+
+    model: str  # label (file name without extension)
+    runtime: str  # "lce" (LCE interpreter) or "tflite" (TF Lite interpreter with XNNPACK)
+    kernel: str | None
+    threads: int
+
+    @property
+    def name(self) -> str:
+        kernel = f"/{self.kernel}" if self.kernel else ""
+        runtime = "tflite+xnnpack" if self.runtime == "tflite" else self.runtime
+        return f"{self.model} [{runtime}{kernel}, {self.threads} thr]"
+
+
+def runner(flatbuffer_bytes: bytes, variant: Variant, seed: int = 0):
+    """A no-argument callable that runs ``variant`` once on fixed random inputs of the model's own shapes."""
+    r = flatbuffer.Runner(flatbuffer_bytes, runtime=variant.runtime, kernel=variant.kernel or "indirect",
+                          num_threads=variant.threads)
+    xs = [np.random.default_rng(seed).uniform(size=shape).astype(np.float32) for shape in r.input_shapes]
+    return lambda: r.invoke(xs)
+
+
+def alternate(runners: dict, repeats: int, warmup: int = 2, progress=None) -> dict:
+    """{name: callable} -> {name: [ms]}; each runner is called once per round, in turn."""
+    for run in runners.values():
+        for _ in range(warmup):
+            run()
+    times = {name: [] for name in runners}
+    for r in range(repeats):
+        for name, run in runners.items():
+            t = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - t) * 1e3)
+        if progress:
+            progress(r + 1, repeats)
+    return times
+
+
+def quantiles(ms: list) -> tuple:
+    """(p10, median, p90) of a list of times."""
+    return tuple(float(v) for v in np.percentile(ms, [10, 50, 90]))
+
+
+def summarize(times: dict) -> list[dict]:
+    """Rows of median / p10 / p90 (ms) per variant, with the ratio of each median to the first one's."""
+    rows, base = [], None
+    for name, ms in times.items():
+        p10, med, p90 = quantiles(ms)
+        base = base or med
+        rows.append({"variant": name, "median_ms": med, "p10_ms": p10, "p90_ms": p90, "ratio_to_first": med / base,
+                     "runs": len(ms)})
+    return rows
+
+
+def markdown_table(rows: list[dict], title: str = "") -> str:
+    lines = [f"### {title}", ""] if title else []
+    lines += ["| variant | median ms | p10 | p90 | ratio to first |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['median_ms']:.1f} | {r['p10_ms']:.1f} | {r['p90_ms']:.1f} | "
+                     f"{r['ratio_to_first']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def variants_for(label: str, fb: bytes, kernels, threads) -> list[Variant]:
+    if flatbuffer.has_lce_ops(fb):
+        return [Variant(label, "lce", k, t) for t in threads for k in kernels]
+    return [Variant(label, "tflite", None, t) for t in threads]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Time .tflite models alternately (LCE interpreter / TF Lite)")
+    ap.add_argument("models", nargs="+", help=".tflite files; ratios are to the first variant")
+    ap.add_argument("--kernels", nargs="+", default=["indirect"], choices=flatbuffer.KERNELS,
+                    help="binary-conv kernels for models with Lce ops (default: indirect)")
+    ap.add_argument("--threads", nargs="+", type=int, default=[1])
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--out", default="out/benchmark", help="writes <out>.json and <out>.md")
+    args = ap.parse_args(argv)
+    try:
+        models = {os.path.splitext(os.path.basename(p))[0]: (p, flatbuffer.read_flatbuffer(p)) for p in args.models}
+    except (FileNotFoundError, flatbuffer.FlatbufferError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    runners, variants = {}, []
+    for label, (path, fb) in models.items():
+        for v in variants_for(label, fb, args.kernels, args.threads):
+            try:
+                runners[v.name] = runner(fb, v)
+            except (RuntimeError, ValueError) as err:
+                print(f"error: {path!r} cannot be loaded by the {v.runtime} interpreter: {err}", file=sys.stderr)
+                return 2
+            variants.append(v)
+    print(f"timing {len(runners)} variants, {args.repeats} alternating rounds after {args.warmup} warm-up runs",
+          flush=True)
+
+    def progress(done, total):
+        print(f"\r  round {done}/{total}", end="\n" if done == total else "", flush=True)
+
+    times = alternate(runners, args.repeats, args.warmup, progress)
+    rows = summarize(times)
+    sizes = {label: len(fb) for label, (_, fb) in models.items()}
+    table = markdown_table(rows, f"{args.repeats} alternating rounds on this machine")
+    table += "\n| model | .tflite bytes | ratio to first |\n|---|---|---|\n"
+    first = next(iter(sizes.values()))
+    table += "".join(f"| {k} | {v:,} | {v / first:.3f} |\n" for k, v in sizes.items())
+    print("\n" + table)
+    report = {"rows": rows, "sizes": sizes, "variants": [dataclasses.asdict(v) for v in variants],
+              "repeats": args.repeats, "raw_ms": times}
+    write_report(args.out, report, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

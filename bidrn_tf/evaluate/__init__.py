@@ -1,0 +1,1 @@
+"""Evaluation: the paper's metrics (``metrics``) and the loop over a dataset (``loop.evaluate``, ``bidrn-evaluate``)."""

@@ -1,0 +1,69 @@
+"""The paper's evaluation metrics (SPEC section 3), in millimetres, NumPy.
+
+* MPVPE: mean per-vertex position error after translating the prediction so that a root joint coincides:
+  All at the pelvis, Hands at each wrist, Face at the neck (root joints from each mesh's own joint
+  regressor).
+* PA-: after a rigid similarity (rotation, translation, uniform scale) Procrustes alignment of the vertex
+  (or joint) set, as in the AGORA / EHF evaluation code.
+* PA-MPJPE: body over the 14 LSP joints (``regions.j14_regressor``), hands over the 16 joints of each
+  hand (wrist + 15); the two hands are averaged.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bidrn_tf.smplx.joints import FACE_ROOT, HAND_ROOTS, LEFT_HAND_JOINTS, PELVIS, RIGHT_HAND_JOINTS
+
+
+def similarity_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """(N, 3) ``pred`` moved by the similarity transform that best fits it to ``gt`` (least squares, Umeyama)."""
+    mu_p, mu_g = pred.mean(0), gt.mean(0)
+    p, g = pred - mu_p, gt - mu_g
+    u, s, vt = np.linalg.svd(p.T @ g)
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.diag([1.0, 1.0, d])
+    rot = (u @ fix @ vt).T  # rotation applied to pred (column vectors)
+    scale = (s * np.diag(fix)).sum() / max((p ** 2).sum(), 1e-12)
+    return (scale * p @ rot.T + mu_g).astype(pred.dtype)
+
+
+def mean_error_mm(pred: np.ndarray, gt: np.ndarray) -> float:
+    return float(np.linalg.norm(pred - gt, axis=-1).mean() * 1000.0)
+
+
+def mpvpe(pred, gt, pred_root, gt_root) -> float:
+    """Mean vertex error (mm) after moving ``pred`` so that ``pred_root`` lands on ``gt_root``."""
+    return mean_error_mm(pred - pred_root + gt_root, gt)
+
+
+def pa_error(pred, gt) -> float:
+    return mean_error_mm(similarity_align(pred, gt), gt)
+
+
+def mesh_metrics(pred_v: np.ndarray, gt_v: np.ndarray, *, j_regressor: np.ndarray, j14: np.ndarray,
+                 hand_ids: dict, face_ids: np.ndarray) -> dict:
+    """All metrics for one person; ``pred_v`` / ``gt_v`` (V, 3) metres. Returns {name: mm}."""
+    pj, gj = j_regressor @ pred_v, j_regressor @ gt_v
+    hands = [("left", HAND_ROOTS["left"], LEFT_HAND_JOINTS), ("right", HAND_ROOTS["right"], RIGHT_HAND_JOINTS)]
+    return {
+        "MPVPE_all": mpvpe(pred_v, gt_v, pj[PELVIS], gj[PELVIS]),
+        "MPVPE_hands": float(np.mean([mpvpe(pred_v[hand_ids[s]], gt_v[hand_ids[s]], pj[w], gj[w])
+                                      for s, w, _ in hands])),
+        "MPVPE_face": mpvpe(pred_v[face_ids], gt_v[face_ids], pj[FACE_ROOT], gj[FACE_ROOT]),
+        "PA_MPVPE_all": pa_error(pred_v, gt_v),
+        "PA_MPVPE_hands": float(np.mean([pa_error(pred_v[hand_ids[s]], gt_v[hand_ids[s]]) for s, _, _ in hands])),
+        "PA_MPVPE_face": pa_error(pred_v[face_ids], gt_v[face_ids]),
+        "PA_MPJPE_body": pa_error(j14 @ pred_v, j14 @ gt_v),
+        "PA_MPJPE_hands": float(np.mean([pa_error(pj[idx], gj[idx]) for _, _, idx in hands])),
+    }
+
+
+METRIC_NAMES = ("MPVPE_all", "MPVPE_hands", "MPVPE_face", "PA_MPVPE_all", "PA_MPVPE_hands", "PA_MPVPE_face",
+                "PA_MPJPE_body", "PA_MPJPE_hands")
+
+
+def format_table(rows: dict) -> str:
+    """Markdown table of {label: {metric: mm}}."""
+    head = "| | " + " | ".join(METRIC_NAMES) + " |\n|---|" + "---|" * len(METRIC_NAMES) + "\n"
+    return head + "".join(f"| {label} | " + " | ".join(f"{m[k]:.1f}" for k in METRIC_NAMES) + " |\n"
+                          for label, m in rows.items())

@@ -1,0 +1,259 @@
+"""ResNet-18 / ResNet-50 backbones for every method: full precision, the BNN baselines, and BiDRN.
+
+``build_resnet(*, depth, method, input_shape, ...)`` is the single entry point. Methods:
+
+=========  ==========================================================================================
+``fp``     torchvision-layout ResNet (v1.5: stride on the 3x3 conv), as Hand4Whole uses. ReLU.
+``bnn``    BNN (Hubara et al.): sign activations with STE, sign weights (no scale), hardtanh.
+``xnor``   XNOR-Net: as BNN with a per-output-channel weight scale mean(|W|). The activation scaling
+           matrix K of the paper is left out (as in most re-implementations).
+``dorefa`` DoReFa-Net at W1/A1: weights sign(W) * mean(|W|) over the tensor, activations
+           round(clip(x, 0, 1)) in {0, 1}. **Not a sign**, so LCE cannot make binary ops of it: its
+           convolutions stay float ``CONV_2D`` in a ``.tflite`` (excluded from the conversion contract).
+``bireal`` Bi-Real Net: ApproxSign gradient, scaled sign weights, a real-valued identity shortcut around
+           every binary conv whose input and output shapes match.
+``reactnet`` ReActNet: as Bi-Real plus RSign (learnable per-channel shift before sign) and RPReLU.
+``bidrn``  BiDRN: blocks built from ``bidrn_tf.nn.blocks`` following the mapping table (seed Table 1).
+=========  ==========================================================================================
+
+Counting rule shared by the BNN family (reproduces the paper's 21.61M, SPEC section 1): every backbone
+convolution except the first 7x7 is binarized, the 1x1 down-sampling shortcut convs included; BatchNorm
+stays full precision. In the stem, binarized methods use hardtanh instead of ReLU (a ReLU in front of a
+sign would make every first-block binary input +1).
+
+BiDRN mapping (SPEC's reading of the garbled Table 1), with ``r = C_in / C_out`` for 1x1 convs:
+  ResNet-18 BasicBlock: 3x3 convs are LCRs; the first block of stages 2-4 starts with G-DSaR (tau = 1).
+  ResNet-50 Bottleneck: 1x1 reduce -> G-FDR (tau = r / 2), or LCR when channels are kept (stage 1,
+  block 1); 3x3 -> LCR, or G-DScR (tau = 1) where it strides; 1x1 expand -> G-FUR (tau = 2, x4 channels).
+  Every block has a Block Residual (identity, or a full-precision 1x1 conv with the block's stride + BN).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+from bidrn_tf.models.config import BiDRNConfig
+from bidrn_tf.nn import blocks
+from bidrn_tf.nn.layers import LearnableShift, RPReLU, batch_norm, binary_conv2d, hardtanh
+
+METHODS = ("fp", "bnn", "xnor", "dorefa", "bireal", "reactnet", "bidrn")
+DEPTHS = {18: ("basic", (2, 2, 2, 2)), 50: ("bottleneck", (3, 4, 6, 3))}
+STAGE_WIDTHS = (64, 128, 256, 512)
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    """What distinguishes the classic BNN baselines from each other (configuration as data)."""
+
+    sign: str  # activation binarizer, see bidrn_tf.nn.quantizers.input_quantizer
+    weight_quantizer: str  # see bidrn_tf.nn.quantizers.kernel_quantizer
+    conv_shortcut: bool  # Bi-Real: identity shortcut around each binary conv where shapes match
+    learnable_shift: bool  # ReActNet: RSign = sign(x + b)
+    activation: str  # after each unit: "hardtanh", "rprelu" or "none"
+    lce_binary: bool = True  # converts to LceBconv2d
+
+
+BASELINES = {
+    "bnn": BaselineSpec("ste", "sign", False, False, "hardtanh"),
+    "xnor": BaselineSpec("ste", "scaled_sign", False, False, "hardtanh"),
+    "dorefa": BaselineSpec("dorefa", "dorefa", False, False, "hardtanh", lce_binary=False),
+    "bireal": BaselineSpec("approx", "scaled_sign", True, False, "none"),
+    "reactnet": BaselineSpec("approx", "scaled_sign", True, True, "rprelu"),
+}
+
+
+def is_lce_binary(method: str) -> bool:
+    """Whether a backbone of ``method`` is meant to convert to real ``LceBconv2d`` ops."""
+    _check_method(method)
+    return method == "bidrn" or (method in BASELINES and BASELINES[method].lce_binary)
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+
+
+# ----------------------------------------------------------------------------------------------------
+# stem
+# ----------------------------------------------------------------------------------------------------
+def _stem(x, activation: str):
+    """7x7/2 full-precision conv, BN, activation, 3x3/2 max-pool.
+
+    TF ``"same"`` padding (asymmetric for stride 2) rather than torchvision's symmetric padding: LCE 0.16's
+    converter fuses an explicit ``ZeroPadding2D`` into a following *strided* conv as ``SAME`` padding, which
+    silently changes the result (the standard TF Lite converter keeps the PAD). Counts are unaffected.
+    """
+    x = tf.keras.layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False, name="conv1",
+                               kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1e-3))(x)
+    x = batch_norm(name="bn1")(x)
+    x = (tf.keras.layers.ReLU(name="relu1") if activation == "relu" else hardtanh(name="hardtanh1"))(x)
+    return tf.keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+
+
+# ----------------------------------------------------------------------------------------------------
+# full precision (torchvision layout; TF "same" padding, see _stem)
+# ----------------------------------------------------------------------------------------------------
+def _fp_conv(x, filters, kernel, stride, name):
+    return tf.keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name,
+                                  kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1e-3))(x)
+
+
+def _fp_block(x, kind, width, stride, name):
+    out_c = width * (4 if kind == "bottleneck" else 1)
+    shortcut = x
+    if stride != 1 or int(x.shape[-1]) != out_c:
+        shortcut = _fp_conv(x, out_c, 1, stride, f"{name}_downsample_conv")
+        shortcut = batch_norm(name=f"{name}_downsample_bn")(shortcut)
+    if kind == "basic":
+        plan = [(width, 3, stride), (width, 3, 1)]
+    else:
+        plan = [(width, 1, 1), (width, 3, stride), (out_c, 1, 1)]
+    for i, (f, k, s) in enumerate(plan, 1):
+        x = _fp_conv(x, f, k, s, f"{name}_conv{i}")
+        x = batch_norm(name=f"{name}_bn{i}")(x)
+        if i < len(plan):
+            x = tf.keras.layers.ReLU(name=f"{name}_relu{i}")(x)
+    x = tf.keras.layers.Add(name=f"{name}_add")([x, shortcut])
+    return tf.keras.layers.ReLU(name=f"{name}_out")(x)
+
+
+# ----------------------------------------------------------------------------------------------------
+# BNN baselines
+# ----------------------------------------------------------------------------------------------------
+def _baseline_unit(x, spec: BaselineSpec, filters, kernel, stride, residual, name):
+    """y = act(BN(BinConv(sign([shift](x)))) + residual)."""
+    q = LearnableShift(name=f"{name}_rsign_shift")(x) if spec.learnable_shift else x
+    y = binary_conv2d(filters, kernel, strides=stride, sign=spec.sign,
+                      weight_quantizer=spec.weight_quantizer, name=f"{name}_binconv")(q)
+    y = batch_norm(name=f"{name}_bn")(y)
+    if residual is not None:
+        y = tf.keras.layers.Add(name=f"{name}_add")([y, residual])
+    if spec.activation == "hardtanh":
+        y = hardtanh(name=f"{name}_hardtanh")(y)
+    elif spec.activation == "rprelu":
+        y = RPReLU(name=f"{name}_rprelu")(y)
+    return y
+
+
+def _baseline_block(x, spec: BaselineSpec, kind, width, stride, name):
+    out_c = width * (4 if kind == "bottleneck" else 1)
+    block_in = x
+    shortcut = x
+    if stride != 1 or int(x.shape[-1]) != out_c:
+        q = LearnableShift(name=f"{name}_downsample_rsign_shift")(x) if spec.learnable_shift else x
+        shortcut = binary_conv2d(out_c, 1, strides=stride, sign=spec.sign,
+                                 weight_quantizer=spec.weight_quantizer, name=f"{name}_downsample_binconv")(q)
+        shortcut = batch_norm(name=f"{name}_downsample_bn")(shortcut)
+    plan = ([(width, 3, stride), (width, 3, 1)] if kind == "basic"
+            else [(width, 1, 1), (width, 3, stride), (out_c, 1, 1)])
+    for i, (f, k, s) in enumerate(plan, 1):
+        last = i == len(plan)
+        if last:
+            residual = shortcut
+        elif spec.conv_shortcut and s == 1 and int(x.shape[-1]) == f:
+            residual = x
+        elif spec.conv_shortcut and kind == "basic" and x is block_in:
+            residual = shortcut  # Bi-Real: the down-sampling unit takes the projected shortcut
+        else:
+            residual = None
+        x = _baseline_unit(x, spec, f, k, s, residual, f"{name}_unit{i}")
+    return x
+
+
+# ----------------------------------------------------------------------------------------------------
+# BiDRN
+# ----------------------------------------------------------------------------------------------------
+def _ratio_tau(ratio: float, what: str) -> int:
+    if ratio != int(ratio) or int(ratio) % 2:
+        raise ValueError(f"{what}: channel ratio {ratio} is not 2 tau for an integer tau")
+    return int(ratio) // 2
+
+
+def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name):
+    args = cfg.module_args()
+    in_c = int(x.shape[-1])
+    block_in = x
+    if kind == "basic":
+        if stride != 1 or in_c != width:
+            x = blocks.GDSaR(tau=_ratio_tau(width / in_c, name), kernel_size=3, **args, name=f"{name}_dsar")(x)
+        else:
+            x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr1")(x)
+        x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr2")(x)
+        out_c = width
+    else:
+        out_c = 4 * width
+        if in_c == width:
+            x = blocks.BaseLCR(kernel_size=1, **args, name=f"{name}_lcr1")(x)
+        else:
+            x = blocks.GFDR(tau=_ratio_tau(in_c / width, name), kernel_size=1, **args, name=f"{name}_fdr")(x)
+        if stride != 1:
+            x = blocks.GDScR(tau=_ratio_tau(stride, name), kernel_size=3, **args, name=f"{name}_dscr")(x)
+        else:
+            x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr2")(x)
+        x = blocks.GFUR(tau=2, kernel_size=1, **args, name=f"{name}_fur")(x)
+    return blocks.BlockResidual(filters=out_c, strides=stride, mode=cfg.block_residual,
+                                name=f"{name}_br")([block_in, x])
+
+
+# ----------------------------------------------------------------------------------------------------
+# builder
+# ----------------------------------------------------------------------------------------------------
+def build_resnet(
+    *,
+    depth: int,
+    method: str,
+    input_shape=(256, 192, 3),
+    include_top: bool = False,
+    num_classes: int | None = None,
+    weights: str | None = None,
+    classifier_activation: str | None = "softmax",
+    bidrn_config: BiDRNConfig | None = None,
+    name: str | None = None,
+) -> tf.keras.Model:
+    """Build a ResNet-``depth`` backbone binarized with ``method``.
+
+    Args:
+        depth: 18 (BasicBlock, stages [2, 2, 2, 2]) or 50 (Bottleneck, stages [3, 4, 6, 3]).
+        method: one of ``METHODS``.
+        input_shape: (H, W, C) of the input image.
+        include_top: False returns the last feature map (B, H/32, W/32, 512 or 2048); True adds global
+            average pooling and a full-precision ``num_classes`` classifier.
+        num_classes: classes of the top (required with ``include_top``).
+        weights: None (random init) or a path to weights saved by ``model.save_weights``.
+        classifier_activation: activation of the top layer (``None`` returns logits).
+        bidrn_config: research switches for ``method="bidrn"``.
+    Returns:
+        A ``tf.keras.Model`` named ``{method}_resnet{depth}`` unless ``name`` is given.
+    """
+    _check_method(method)
+    if depth not in DEPTHS:
+        raise ValueError(f"depth must be one of {sorted(DEPTHS)}, got {depth!r}")
+    if include_top and not num_classes:
+        raise ValueError("include_top=True needs num_classes")
+    if bidrn_config is not None and method != "bidrn":
+        raise ValueError("bidrn_config applies to method='bidrn' only")
+    kind, stages = DEPTHS[depth]
+    cfg = bidrn_config or BiDRNConfig()
+
+    inputs = tf.keras.Input(shape=tuple(input_shape), name="image")
+    stem_act = "relu" if method == "fp" else (cfg.stem_activation if method == "bidrn" else "hardtanh")
+    x = _stem(inputs, stem_act)
+    for s, (n_blocks, width) in enumerate(zip(stages, STAGE_WIDTHS), 1):
+        for b in range(n_blocks):
+            stride = 2 if (b == 0 and s > 1) else 1
+            block_name = f"stage{s}_block{b + 1}"
+            if method == "fp":
+                x = _fp_block(x, kind, width, stride, block_name)
+            elif method == "bidrn":
+                x = _bidrn_block(x, cfg, kind, width, stride, block_name)
+            else:
+                x = _baseline_block(x, BASELINES[method], kind, width, stride, block_name)
+    if include_top:
+        x = tf.keras.layers.GlobalAveragePooling2D(name="avgpool")(x)
+        x = tf.keras.layers.Dense(num_classes, activation=classifier_activation, name="fc")(x)
+    model = tf.keras.Model(inputs, x, name=name or f"{method}_resnet{depth}")
+    if weights is not None:
+        model.load_weights(weights)
+    return model

@@ -1,0 +1,25 @@
+"""BatchNorm statistics of a built model: calibration on a batch of inputs."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+
+
+def calibrate_batchnorm(model: tf.keras.Model, images) -> None:
+    """Set every BatchNorm's moving statistics to the batch statistics of one forward pass on ``images``.
+
+    An untrained model's BatchNorms are identities (mean 0, variance 1), so activations of a deep residual
+    network grow without bound and any comparison of two implementations is meaningless. Calibrating
+    gives the activation ranges of a trained network. Each BN sees the statistics of inputs normalised by
+    the BNs before it, exactly as in inference afterwards.
+    """
+    bns = [m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)]
+    saved = [bn.momentum for bn in bns]
+    try:
+        for bn in bns:
+            bn.momentum = 0.0
+        model(tf.convert_to_tensor(images, tf.float32), training=True)
+    finally:
+        for bn, m in zip(bns, saved):
+            bn.momentum = m

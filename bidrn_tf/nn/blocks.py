@@ -1,0 +1,232 @@
+"""BiDRB building blocks: Base LCR, G-DScR, G-FUR, G-FDR, G-DSaR and the Block Residual (BR).
+
+Notation (seed appendix B): ``a_f`` is the full-precision activation entering a module, ``sign`` the
+activation binarizer (with Hardtanh pre-activation folded into its gradient, see ``quantizers``),
+``BinConv`` a convolution with binary weights and inputs (one ``LceBconv2d`` after conversion), ``tau``
+the reshape parameter (the network uses 1 and 2; any integer >= 1 works). Tensors are NHWC.
+
+Design choice (the paper is silent): inside G-FUR / G-FDR / G-DSaR the ``2 tau`` Base LCRs carry no
+BatchNorm of their own; the module's single BatchNorm after the concat / sum (seed eqs. 9, 10, 12) is the
+only one. For a concat the two are equivalent (BatchNorm is per channel); for the sum one BatchNorm on the
+result is what eq. 10 writes. A stand-alone Base LCR (``batch_norm=True``) ends with its BatchNorm.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+from bidrn_tf.nn.layers import batch_norm, binary_conv2d, redistribution
+
+
+class _BinaryModule(tf.keras.layers.Layer):
+    """Shared constructor / config of the BiDRB modules (binarizer, weight binarizer, redistribution)."""
+
+    def __init__(
+        self,
+        *,
+        kernel_size: int = 3,
+        sign: str = "approx",
+        weight_quantizer: str = "scaled_sign",
+        redistribution: str = "rprelu",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.kernel_size = int(kernel_size)
+        self.sign = sign
+        self.weight_quantizer = weight_quantizer
+        self.redistribution = redistribution
+
+    def _binary_args(self):
+        return dict(kernel_size=self.kernel_size, sign=self.sign, weight_quantizer=self.weight_quantizer,
+                    redistribution=self.redistribution)
+
+    def get_config(self):
+        return {**super().get_config(), **self._binary_args()}
+
+
+def _check_tau(tau) -> int:
+    if int(tau) != tau or tau < 1:
+        raise ValueError(f"reshape parameter tau must be an integer >= 1, got {tau!r}")
+    return int(tau)
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class BaseLCR(_BinaryModule):
+    """Local Convolution Residual: o' = BN(RPReLU(BinConv(sign(a_f))) + a_f).
+
+    Every binarized convolution carries its own full-precision shortcut, so the real-valued activation
+    ``a_f`` bypasses the information loss of binarization. Channels and spatial size are kept:
+    (B, H, W, C) -> (B, H, W, C). ``batch_norm=False`` drops the trailing BN (used inside G-modules).
+    """
+
+    def __init__(self, *, batch_norm: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.batch_norm = bool(batch_norm)
+
+    def build(self, input_shape):
+        c = int(input_shape[-1])
+        self.conv = binary_conv2d(c, self.kernel_size, sign=self.sign,
+                                  weight_quantizer=self.weight_quantizer, name="binconv")
+        self.act = redistribution(self.redistribution, name="redistribution")
+        self.bn = batch_norm(name="bn") if self.batch_norm else None
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        out = self.act(self.conv(inputs)) + inputs
+        return self.bn(out, training=training) if self.bn is not None else out
+
+    def get_config(self):
+        return {**super().get_config(), "batch_norm": self.batch_norm}
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class GDScR(_BinaryModule):
+    """General Down Scale Residual (seed eq. 8): spatial size / 2 tau, channels kept.
+
+    o = BinConv_{stride 2 tau}(sign(a_f));  o' = BN(RPReLU(o) + AvgPool_{2 tau}(a_f)).
+    (B, H, W, C) -> (B, ceil(H / 2 tau), ceil(W / 2 tau), C).
+    """
+
+    def __init__(self, *, tau: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.tau = _check_tau(tau)
+
+    def build(self, input_shape):
+        c, s = int(input_shape[-1]), 2 * self.tau
+        self.conv = binary_conv2d(c, self.kernel_size, strides=s, sign=self.sign,
+                                  weight_quantizer=self.weight_quantizer, name="binconv")
+        self.act = redistribution(self.redistribution, name="redistribution")
+        self.pool = tf.keras.layers.AveragePooling2D(s, s, padding="same", name="avgpool")
+        self.bn = batch_norm(name="bn")
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        return self.bn(self.act(self.conv(inputs)) + self.pool(inputs), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "tau": self.tau}
+
+
+class _ParallelLCRs(_BinaryModule):
+    """2 tau distinct Base LCRs (no BN each) plus the module BatchNorm; shared by FUR, FDR, DSaR."""
+
+    def __init__(self, *, tau: int = 1, **kwargs):
+        kwargs.setdefault("kernel_size", 1)
+        super().__init__(**kwargs)
+        self.tau = _check_tau(tau)
+
+    def _make_branches(self):
+        self.branches = [
+            BaseLCR(batch_norm=False, **self._binary_args(), name=f"lcr_{k + 1}")
+            for k in range(2 * self.tau)
+        ]
+        self.bn = batch_norm(name="bn")
+
+    def get_config(self):
+        return {**super().get_config(), "tau": self.tau}
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class GFUR(_ParallelLCRs):
+    """General Fusion Up Residual (seed eq. 9): channels x 2 tau, spatial size kept.
+
+    o'_k = BaseLCR_k(a_f), k = 1..2 tau (distinct weights);  o' = BN(Concat(o'_1, ..., o'_{2 tau})).
+    (B, H, W, C) -> (B, H, W, 2 tau C). Default kernel 1x1 (ResNet-50's expanding 1x1 conv).
+    """
+
+    def build(self, input_shape):
+        self._make_branches()
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        return self.bn(tf.concat([b(inputs) for b in self.branches], axis=-1), training=training)
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class GFDR(_ParallelLCRs):
+    """General Fusion Down Residual (seed eq. 10): channels / 2 tau, spatial size kept.
+
+    Split a_f channel-wise into 2 tau groups g_k;  o'_k = BaseLCR_k(g_k);  o' = BN(sum_k o'_k).
+    (B, H, W, C) -> (B, H, W, C / 2 tau); C must be divisible by 2 tau.
+    """
+
+    def build(self, input_shape):
+        c = int(input_shape[-1])
+        if c % (2 * self.tau):
+            raise ValueError(f"G-FDR with tau={self.tau} needs channels divisible by {2 * self.tau}, got {c}")
+        self._make_branches()
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        groups = tf.split(inputs, 2 * self.tau, axis=-1)
+        return self.bn(tf.add_n([b(g) for b, g in zip(self.branches, groups)]), training=training)
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class GDSaR(_ParallelLCRs):
+    """General Down Sample Residual (seed eqs. 11-12): spatial / 2 tau and channels x 2 tau.
+
+    p = AvgPool_{2 tau}(a_f);  o'_k = BaseLCR_k(p);  o' = BN(Concat(o'_1, ..., o'_{2 tau})).
+    (B, H, W, C) -> (B, ceil(H / 2 tau), ceil(W / 2 tau), 2 tau C). Default kernel 3x3 (ResNet-18).
+    """
+
+    def __init__(self, *, tau: int = 1, **kwargs):
+        kwargs.setdefault("kernel_size", 3)
+        super().__init__(tau=tau, **kwargs)
+
+    def build(self, input_shape):
+        s = 2 * self.tau
+        self.pool = tf.keras.layers.AveragePooling2D(s, s, padding="same", name="avgpool")
+        self._make_branches()
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        p = self.pool(inputs)
+        return self.bn(tf.concat([b(p) for b in self.branches], axis=-1), training=training)
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class BlockResidual(tf.keras.layers.Layer):
+    """Block Residual (BR): a full-precision shortcut around a whole BiDRB.
+
+    Called as ``BlockResidual(...)([block_input, block_output])`` it returns
+    ``block_output + shortcut(block_input)``. The shortcut is the identity when shapes match; otherwise
+    (down-sampling or channel change) a full-precision 1x1 convolution with the block's stride followed by
+    BatchNorm (the reviewers' reading of the paper's figure; ``mode="binary"`` binarizes that 1x1 conv
+    instead, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real).
+    """
+
+    MODES = ("fp", "binary", "avgpool")
+
+    def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"BlockResidual mode must be one of {self.MODES}, got {mode!r}")
+        self.filters, self.strides, self.mode = int(filters), int(strides), mode
+
+    def build(self, input_shape):
+        in_shape = input_shape[0]
+        self.project = self.strides != 1 or int(in_shape[-1]) != self.filters
+        if self.project:
+            conv_stride = 1 if self.mode == "avgpool" else self.strides
+            self.pool = (tf.keras.layers.AveragePooling2D(self.strides, self.strides, padding="same")
+                         if self.mode == "avgpool" and self.strides > 1 else None)
+            if self.mode == "binary":
+                self.conv = binary_conv2d(self.filters, 1, strides=conv_stride, name="shortcut_binconv")
+            else:
+                self.conv = tf.keras.layers.Conv2D(
+                    self.filters, 1, strides=conv_stride, use_bias=False, name="shortcut_conv",
+                    kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1e-3))
+            self.bn = batch_norm(name="shortcut_bn")
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        x, body = inputs
+        if not self.project:
+            return body + x
+        if self.pool is not None:
+            x = self.pool(x)
+        return body + self.bn(self.conv(x), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides, "mode": self.mode}

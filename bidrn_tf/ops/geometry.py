@@ -1,0 +1,115 @@
+"""Differentiable geometry of the Pose2Pose heads: soft-argmax, feature sampling, boxes, camera.
+
+Coordinates are (x, y[, z]) in *index units* of the tensor they come from: x in [0, W - 1], y in [0, H - 1].
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+
+
+def soft_argmax_3d(heatmap: tf.Tensor) -> tf.Tensor:
+    """heatmap (B, H, W, J, D) logits -> (B, J, 3) expected (x, y, z) under softmax over H x W x D."""
+    shape = tf.shape(heatmap)
+    h, w, d = heatmap.shape[1], heatmap.shape[2], heatmap.shape[4]
+    x = tf.transpose(heatmap, [0, 3, 1, 2, 4])  # (B, J, H, W, D)
+    prob = tf.reshape(tf.nn.softmax(tf.reshape(x, [shape[0], heatmap.shape[3], -1]), -1),
+                      [shape[0], heatmap.shape[3], h, w, d])
+    ys = tf.reduce_sum(tf.reduce_sum(prob, [3, 4]) * tf.range(h, dtype=prob.dtype), -1)
+    xs = tf.reduce_sum(tf.reduce_sum(prob, [2, 4]) * tf.range(w, dtype=prob.dtype), -1)
+    zs = tf.reduce_sum(tf.reduce_sum(prob, [2, 3]) * tf.range(d, dtype=prob.dtype), -1)
+    return tf.stack([xs, ys, zs], -1)
+
+
+def soft_argmax_2d(heatmap: tf.Tensor) -> tf.Tensor:
+    """heatmap (B, H, W, J) logits -> (B, J, 2) expected (x, y)."""
+    return soft_argmax_3d(heatmap[..., None])[..., :2]
+
+
+def sample_features(features: tf.Tensor, xy: tf.Tensor) -> tf.Tensor:
+    """Bilinear samples. features (B, H, W, C), xy (B, N, 2) in index units -> (B, N, C).
+
+    Points outside the map are clamped to its border.
+    """
+    h, w = tf.shape(features)[1], tf.shape(features)[2]
+    x = tf.clip_by_value(xy[..., 0], 0.0, tf.cast(w - 1, xy.dtype))
+    y = tf.clip_by_value(xy[..., 1], 0.0, tf.cast(h - 1, xy.dtype))
+    x0, y0 = tf.floor(x), tf.floor(y)
+    x1 = tf.minimum(x0 + 1, tf.cast(w - 1, xy.dtype))
+    y1 = tf.minimum(y0 + 1, tf.cast(h - 1, xy.dtype))
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+
+    def at(yy, xx):
+        idx = tf.stack([tf.cast(yy, tf.int32), tf.cast(xx, tf.int32)], -1)
+        return tf.gather_nd(features, idx, batch_dims=1)
+
+    return ((1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1))
+            + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1)))
+
+
+def box_from_center_size(center: tf.Tensor, size: tf.Tensor, *, aspect: float, extension: float) -> tf.Tensor:
+    """center (B, 2), size (B, 2) -> (B, 4) xyxy box widened to ``aspect`` (w / h) and scaled by ``extension``."""
+    w, h = size[:, 0], size[:, 1]
+    w2 = tf.where(w > aspect * h, w, h * aspect)
+    h2 = tf.where(w > aspect * h, w / aspect, h)
+    half = tf.stack([w2, h2], -1) * extension / 2
+    return tf.concat([center - half, center + half], -1)
+
+
+def _interp_axis(images: tf.Tensor, coords: tf.Tensor, axis: int) -> tf.Tensor:
+    """Linear interpolation of ``images`` (B, H, W, C) along ``axis`` (1 or 2) at ``coords`` (B, N).
+
+    Samples outside [0, size - 1] are zero (as ``tf.image.crop_and_resize`` with extrapolation 0).
+    """
+    size = tf.shape(images)[axis]
+    top = tf.cast(size - 1, coords.dtype)
+    c = tf.clip_by_value(coords, 0.0, top)
+    c0 = tf.floor(c)
+    c1 = tf.minimum(c0 + 1, top)
+    frac = c - c0
+    inside = tf.cast((coords >= 0) & (coords <= top), images.dtype)
+    lo = tf.gather(images, tf.cast(c0, tf.int32), axis=axis, batch_dims=1)
+    hi = tf.gather(images, tf.cast(c1, tf.int32), axis=axis, batch_dims=1)
+    shape = [-1, 1, 1, 1]
+    shape[axis] = tf.shape(coords)[1]
+    w = tf.reshape(frac, shape)
+    return (lo * (1 - w) + hi * w) * tf.reshape(inside, shape)
+
+
+def crop(images: tf.Tensor, boxes: tf.Tensor, size) -> tf.Tensor:
+    """RoIAlign crops. images (B, H, W, C), boxes (B, 4) xyxy pixels -> (B, size[0], size[1], C).
+
+    Same sampling as ``tf.image.crop_and_resize`` (bilinear; the box corners land on the first and last
+    output pixels, a size of 1 samples the centre; zero outside the image) but written as two separable gathers, because CropAndResize is
+    not a TF Lite builtin op and the converted model must run on stock TF Lite / LCE runtimes.
+    """
+    out_h, out_w = size
+    ty = tf.range(out_h, dtype=boxes.dtype) / (out_h - 1) if out_h > 1 else tf.constant([0.5], boxes.dtype)
+    tx = tf.range(out_w, dtype=boxes.dtype) / (out_w - 1) if out_w > 1 else tf.constant([0.5], boxes.dtype)
+    ys = boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * ty  # (B, out_h)
+    xs = boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * tx  # (B, out_w)
+    rows = _interp_axis(images, ys, axis=1)  # (B, out_h, W, C)
+    return _interp_axis(rows, xs, axis=2)
+
+
+def crop_to_image_coords(xy: tf.Tensor, boxes: tf.Tensor, crop_hw) -> tf.Tensor:
+    """(B, N, 2) index units of a (crop_h, crop_w) map cropped with ``boxes`` (B, 4) -> image pixels."""
+    scale = tf.stack([(boxes[:, 2] - boxes[:, 0]) / (crop_hw[1] - 1),
+                      (boxes[:, 3] - boxes[:, 1]) / (crop_hw[0] - 1)], -1)
+    return xy * scale[:, None, :] + boxes[:, None, :2]
+
+
+def camera_translation(cam: tf.Tensor, *, focal, input_hw, camera_3d_size: float = 2.5) -> tf.Tensor:
+    """Hand4Whole's camera: (B, 3) net output -> translation (B, 3) with t_z = k sigmoid(gamma).
+
+    k = sqrt(fx fy s^2 / (H W)) makes a person of ``camera_3d_size`` metres fill the body input.
+    """
+    k = (focal[0] * focal[1] * camera_3d_size ** 2 / (input_hw[0] * input_hw[1])) ** 0.5
+    return tf.concat([cam[:, :2], k * tf.sigmoid(cam[:, 2:3])], -1)
+
+
+def perspective_project(points: tf.Tensor, *, focal, princpt) -> tf.Tensor:
+    """(B, N, 3) camera space -> (B, N, 2) pixels."""
+    z = tf.maximum(points[..., 2:3], 1e-4)
+    return points[..., :2] / z * tf.constant(focal, points.dtype) + tf.constant(princpt, points.dtype)

@@ -1,0 +1,1 @@
+"""Training: the loop (``loop.train``, ``bidrn-train``) and the losses."""

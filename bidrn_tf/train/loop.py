@@ -1,0 +1,264 @@
+"""Training loop: data -> model -> losses -> Adam, with checkpoints, resume, TensorBoard and tf.distribute.
+
+``training/train.py`` / ``bidrn-train`` is the command line (:func:`main`); :func:`train` is the loop as a
+function (``TrainConfig`` in).
+
+* Optimiser: Adam, learning rate ``lr`` (Hand4Whole's 1e-4 by default) times 0.1 after ``decay_at``
+  fractions of the run (piecewise constant).
+* Binarized training: the latent weights of every binary conv are clipped to [-1, 1] after each update
+  (larq's ``weight_clip`` constraint, applied by the optimiser); activations use the method's sign with its
+  surrogate gradient. One-step training from scratch, no two-step recipe and no pre-trained weights (the
+  paper's Table 1 rows use none).
+* Checkpoints (model, optimiser, step) every ``checkpoint_every`` steps with ``tf.train.CheckpointManager``,
+  which writes each checkpoint completely before it updates the ``checkpoint`` index file, so a killed run
+  always restarts from a complete one. ``resume=True`` continues at the saved step with the same data
+  order (the pipeline's randomness is a function of seed, epoch and example). ``run.json`` records the
+  configuration; resuming with another method is refused.
+* At the end the weights are exported to ``<out>/final`` (``bidrn_tf.models.checkpoints`` format, with the method
+  and model configuration in its metadata) by writing a temporary folder and renaming it.
+* ``strategy``: ``"default"`` (one device), ``"mirrored"`` (``tf.distribute.MirroredStrategy``, all local
+  GPUs / devices) or ``"multiworker"`` (``MultiWorkerMirroredStrategy``; set ``TF_CONFIG`` on every machine,
+  see the README). The batch size is the global one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+
+import numpy as np
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+from bidrn_tf.fileio import write_atomic
+from bidrn_tf.models.backbones import METHODS
+from bidrn_tf.models.config import PRESETS, ModelConfig, to_dict
+
+
+class TrainingError(ValueError):
+    """A run that cannot start or resume (existing run without --resume, another method, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    method: str
+    dataset: str  # "agora" or "synthetic" (an AGORA-format folder)
+    data_dir: str
+    smplx_model: str
+    out: str
+    preset: str = "paper"
+    steps: int = 1000
+    batch_size: int = 8
+    lr: float = 1e-4
+    decay_at: tuple = (0.7, 0.9)
+    checkpoint_every: int = 100
+    log_every: int = 10
+    seed: int = 0
+    strategy: str = "default"
+    resolution: tuple = (720, 1280)
+    resume: bool = False
+    progress: bool = True
+
+
+def make_strategy(name: str):
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"strategy must be default, mirrored or multiworker, got {name!r}")
+
+
+def _check_run(cfg: TrainConfig, run_path: str) -> None:
+    if os.path.exists(run_path):
+        if not cfg.resume:
+            raise TrainingError(f"{cfg.out!r} already holds a run; pass --resume to continue it or choose a new --out")
+        with open(run_path) as f:
+            try:
+                previous = json.load(f)
+            except json.JSONDecodeError as err:
+                raise TrainingError(f"{run_path!r} is corrupt: {err}") from err
+        if previous.get("method") != cfg.method:
+            raise TrainingError(f"{cfg.out!r} was trained with method {previous.get('method')!r}, not {cfg.method!r}")
+        if previous.get("preset") != cfg.preset:
+            raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) training; returns a summary dict (steps, seconds, images/s, last losses)."""
+    from bidrn_tf.data import load_people
+    from bidrn_tf.data.pipeline import ground_truth_joints, make_dataset
+    from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.train.losses import losses
+
+    if cfg.method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {cfg.method!r}")
+    if cfg.preset not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {cfg.preset!r}")
+    if not os.path.isfile(cfg.smplx_model):
+        raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
+    model_cfg = PRESETS[cfg.preset]
+    run_path = os.path.join(cfg.out, "run.json")
+    _check_run(cfg, run_path)
+    people = load_people(cfg.dataset, cfg.data_dir, "train", cfg.resolution)
+    if len(people) < cfg.batch_size:
+        raise TrainingError(f"{len(people)} training persons in {cfg.data_dir!r}, fewer than one batch "
+                            f"({cfg.batch_size})")
+    joints = ground_truth_joints(people, cfg.smplx_model)
+    os.makedirs(cfg.out, exist_ok=True)
+    write_atomic(run_path, json.dumps({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
+                                       "num_train": len(people)}, indent=1).encode())
+
+    strategy = make_strategy(cfg.strategy)
+    with strategy.scope():
+        model = build_model(method=cfg.method, smplx_model=cfg.smplx_model, config=model_cfg)
+        bounds = [int(f * cfg.steps) for f in cfg.decay_at]
+        schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+            bounds, [cfg.lr * 0.1 ** i for i in range(len(bounds) + 1)])
+        optimizer = tf.keras.optimizers.Adam(schedule)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    manager = tf.train.CheckpointManager(ckpt, os.path.join(cfg.out, "checkpoints"), max_to_keep=2)
+    if cfg.resume and manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
+    elif cfg.resume:
+        print("--resume: no complete checkpoint yet (none named in the index file), starting at step 0")
+    per_replica_scale = 1.0 / strategy.num_replicas_in_sync
+
+    def step_fn(batch):
+        with tf.GradientTape() as tape:
+            outputs = model(batch["image"], training=True)
+            parts = losses(outputs, batch, model_cfg)
+            total = tf.add_n(list(parts.values()))
+            scaled = total * per_replica_scale
+        grads = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return total, parts
+
+    @tf.function
+    def train_step(batch):
+        total, parts = strategy.run(step_fn, args=(batch,))
+        mean = lambda t: strategy.reduce(tf.distribute.ReduceOp.MEAN, t, axis=None)  # noqa: E731
+        return mean(total), {k: mean(v) for k, v in parts.items()}
+
+    writer = tf.summary.create_file_writer(os.path.join(cfg.out, "tensorboard"))
+    steps_per_epoch = len(people) // cfg.batch_size
+    start = int(step.numpy())
+    bar = None
+    if cfg.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.method}", unit="step")
+    t0, trained, last = None, 0, {}  # the clock starts after the first step (graph tracing)
+    while int(step.numpy()) < cfg.steps:
+        s = int(step.numpy())
+        epoch, skip = divmod(s, steps_per_epoch)
+        ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True, input_hw=model_cfg.image_hw,
+                          seed=cfg.seed, epoch=epoch, skip_batches=skip)
+        for batch in strategy.experimental_distribute_dataset(ds):
+            total, parts = train_step(batch)
+            step.assign_add(1)
+            s = int(step.numpy())
+            if t0 is None:
+                t0 = time.perf_counter()
+            else:
+                trained += 1
+            if not np.isfinite(float(total)):
+                raise TrainingError(f"loss became {float(total)} at step {s}; lower --lr")
+            if s % cfg.log_every == 0 or s == cfg.steps:
+                last = {k: float(v) for k, v in parts.items()}
+                with writer.as_default(step=s):
+                    tf.summary.scalar("loss/total", total)
+                    for k, v in parts.items():
+                        tf.summary.scalar(f"loss/{k}", v)
+                    tf.summary.scalar("learning_rate", schedule(s))
+            if s % cfg.checkpoint_every == 0 or s == cfg.steps:
+                manager.save(checkpoint_number=s)
+            if bar:
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(total):.3f}")
+            if s >= cfg.steps:
+                break
+    if bar:
+        bar.close()
+    seconds = time.perf_counter() - t0 if t0 is not None else 0.0
+    writer.flush()
+    export_final(model, cfg, model_cfg)
+    summary = {"method": cfg.method, "steps": int(step.numpy()), "timed_steps": trained,
+               "seconds_after_first_step": seconds,
+               "images_per_second": trained * cfg.batch_size / seconds if trained else None,
+               "last_losses": last, "final_weights": os.path.join(cfg.out, "final", "weights")}
+    write_atomic(os.path.join(cfg.out, "summary.json"), json.dumps(summary, indent=1).encode())
+    return summary
+
+
+def export_final(model, cfg: TrainConfig, model_cfg: ModelConfig) -> str:
+    """Write ``<out>/final/weights`` (+ ``.meta.json``) atomically: a temporary folder, then a rename."""
+    from bidrn_tf.models.checkpoints import save_weights
+
+    final = os.path.join(cfg.out, "final")
+    tmp = os.path.join(cfg.out, ".final-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    save_weights(model, os.path.join(tmp, "weights"), method=cfg.method, model_config=to_dict(model_cfg),
+                 smplx_model=os.path.abspath(cfg.smplx_model))
+    old = final + ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(final):
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return os.path.join(final, "weights")
+
+
+def main(argv=None) -> int:
+    """``training/train.py`` / ``bidrn-train``: parse arguments, call :func:`train`."""
+    import argparse
+    import sys
+
+    from bidrn_tf.data import DATASETS
+    from bidrn_tf.data.common import DatasetError
+    from bidrn_tf.data.synthetic import default_dataset
+
+    ap = argparse.ArgumentParser(description="Train a whole-body model (BiDRN or a baseline) on AGORA or the "
+                                             "synthetic set")
+    ap.add_argument("--dataset", required=True, choices=[d for d in DATASETS if d != "ehf"])
+    ap.add_argument("--data-dir", default=None, help="dataset folder (synthetic: generated when left out)")
+    ap.add_argument("--method", default="bidrn", choices=METHODS)
+    ap.add_argument("--smplx-model", default=None, help="SMPLX_NEUTRAL.npz (default: generated stand-in)")
+    ap.add_argument("--out", required=True, help="run folder (checkpoints, TensorBoard logs, final weights)")
+    ap.add_argument("--preset", default="paper", choices=tuple(PRESETS), help="model size (small: for CPUs)")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, default=8, help="global batch size")
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--checkpoint-every", type=int, default=100)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"))
+    ap.add_argument("--resolution", default="720", choices=("720", "2160"), help="AGORA image layout")
+    ap.add_argument("--synthetic-size", type=int, nargs=2, default=(64, 16), metavar=("TRAIN", "VAL"))
+    ap.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
+    args = ap.parse_args(argv)
+    try:
+        data_dir, smplx_model = args.data_dir, args.smplx_model
+        if args.dataset == "synthetic" and data_dir is None:
+            data_dir, smplx_model = default_dataset(smplx_model, *args.synthetic_size, seed=args.seed)
+        if data_dir is None:
+            raise DatasetError(f"--data-dir is required for --dataset {args.dataset}")
+        if smplx_model is None:
+            raise FileNotFoundError("--smplx-model is required with a user dataset (SMPLX_NEUTRAL.npz)")
+        summary = train(TrainConfig(
+            method=args.method, dataset=args.dataset, data_dir=data_dir, smplx_model=smplx_model, out=args.out,
+            preset=args.preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+            checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
+            strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
+            resume=args.resume))
+    except (DatasetError, TrainingError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(summary, indent=1))
+    return 0

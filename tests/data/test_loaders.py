@@ -1,0 +1,162 @@
+"""Loaders on tiny fixtures in the real AGORA / EHF formats (written here), pipeline geometry, bad inputs."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bidrn_tf.data import pipeline
+from bidrn_tf.data.agora import load_agora
+from bidrn_tf.data.common import DatasetError
+from bidrn_tf.data.ehf import FOCAL, load_ehf, read_mesh
+from bidrn_tf.smplx import SMPLXLayer
+from bidrn_tf.smplx.joints import FLIP_PERM, GROUP_ROOT, PARAM_OUTPUTS
+from helpers import PARAMS, make_agora, write_image, write_json
+
+def test_agora_720p_layout(tmp_path):
+    people = load_agora(make_agora(str(tmp_path)), "train", resolution=(720, 1280))
+    assert len(people) == 2  # the invalid person is skipped
+    p = people[0]
+    np.testing.assert_allclose(p.bbox, [100, 200, 200, 400])
+    np.testing.assert_allclose(p.lhand_bbox, [110, 300, 140, 320])
+    assert p.rhand_bbox is None
+    np.testing.assert_allclose(p.focal, [1000, 1000]) and np.testing.assert_allclose(p.princpt, [640, 360])
+    assert p.params["betas"].shape == (10,) and p.params["transl"][2] == 5.0
+    assert p.image_path.endswith("images_1280x720/train/ag_0.png")
+
+
+def test_agora_4k_crop_layout(tmp_path):
+    people = load_agora(make_agora(str(tmp_path)), "train", resolution=(2160, 3840))
+    p = people[1]
+    assert p.image_path.endswith("images_3840x2160/train_crop/ag_0_person_id_1.png")
+    np.testing.assert_allclose(p.bbox, [0, 0, 400, 600])
+    np.testing.assert_allclose(p.lhand_bbox, [0.5 * 330 - 100, 0.5 * 900 - 200, 0.5 * 420 - 100, 0.5 * 960 - 200])
+    np.testing.assert_allclose(p.focal, [1500, 1500]) and np.testing.assert_allclose(p.princpt, [860, 340])
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("no_dir", "AGORA data directory not found"),
+    ("truncated", "truncated or not valid JSON"),
+    ("missing_image", "image not found"),
+    ("missing_params", "SMPL-X parameter file not found"),
+    ("escape", "escapes the data directory"),
+    ("absolute", "escapes the data directory"),
+    ("nan", "contains NaN"),
+    ("missing_key", "missing key 'cam_param_path'"),
+])
+def test_agora_bad_inputs(tmp_path, breakage, message):
+    root = make_agora(str(tmp_path / "agora"))
+    ann_path = os.path.join(root, "AGORA_train_SMPLX.json")
+    db = json.load(open(ann_path))
+    if breakage == "no_dir":
+        root = str(tmp_path / "nowhere")
+    elif breakage == "truncated":
+        text = open(ann_path).read()
+        write_json(ann_path, text[: len(text) // 2])
+    elif breakage == "missing_image":
+        os.remove(os.path.join(root, "images_1280x720/train/ag_0.png"))
+    elif breakage == "missing_params":
+        os.remove(os.path.join(root, "params/p1.json"))
+    elif breakage == "escape":
+        db["annotations"][0]["smplx_param_path"] = "../../etc/passwd"
+    elif breakage == "absolute":
+        db["annotations"][0]["cam_param_path"] = "/etc/hostname"
+    elif breakage == "nan":
+        write_json(os.path.join(root, "params/p0.json"), json.dumps({**PARAMS, "body_pose": [float("nan")] * 63}))
+    elif breakage == "missing_key":
+        del db["annotations"][1]["cam_param_path"]
+    if breakage in ("escape", "absolute", "missing_key"):
+        write_json(ann_path, db)
+    with pytest.raises(DatasetError, match=message) as err:
+        load_agora(root, "train")
+    assert "\n" not in str(err.value)
+
+
+def make_ehf(root, smplx_model_path, vertices):
+    import trimesh
+
+    write_image(os.path.join(root, "01_img.jpg"), (1200, 1600))
+    trimesh.Trimesh(vertices=vertices, faces=SMPLXLayer(smplx_model_path).faces, process=False).export(
+        os.path.join(root, "01_align.ply"))
+    write_json(os.path.join(root, "EHF.json"), {
+        "images": [{"id": 1, "file_name": "01_img.jpg", "width": 1600, "height": 1200}],
+        "annotations": [{"id": 1, "image_id": 1, "body_bbox": [500, 100, 600, 1000], "lefthand_bbox": [900, 500, 80, 90],
+                         "righthand_bbox": [520, 520, 70, 70], "face_bbox": [700, 120, 150, 170]}]})
+    return root
+
+
+def test_ehf_loader_and_mesh(tmp_path, smplx_model_path):
+    layer = SMPLXLayer(smplx_model_path)
+    verts = layer({"transl": tf.constant([[0.0, 0.1, 3.0]])})["vertices"].numpy()[0]
+    root = make_ehf(str(tmp_path / "ehf"), smplx_model_path, verts)
+    (p,) = load_ehf(root)
+    np.testing.assert_allclose(p.lhand_bbox, [900, 500, 980, 590]) and np.testing.assert_allclose(p.focal, FOCAL)
+    assert p.params is None
+    np.testing.assert_allclose(read_mesh(p.gt_vertices, layer.num_vertices), verts, atol=1e-6)
+    from bidrn_tf.smplx.model_file import load
+
+    joints = pipeline.ground_truth_joints([p], smplx_model_path)  # a mesh-only person: the regressor on the mesh
+    np.testing.assert_allclose(joints[0], load(smplx_model_path).j_regressor @ verts, atol=1e-5)
+    body = layer({"transl": tf.constant([[0.0, 0.1, 3.0]])})["joints"].numpy()[0, :22]  # unposed body: same joints
+    np.testing.assert_allclose(joints[0, :22], body, atol=1e-4)
+    os.remove(os.path.join(root, "01_align.ply"))
+    with pytest.raises(DatasetError, match="ground-truth mesh not found"):
+        load_ehf(root)
+    with open(os.path.join(root, "01_align.ply"), "w") as f:
+        f.write("ply\nformat ascii 1.0\nelement vertex 3\n")
+    with pytest.raises(DatasetError, match="ground-truth mesh .* cannot be read|expected 10475 vertices"):
+        read_mesh(os.path.join(root, "01_align.ply"), layer.num_vertices)
+
+
+def _smplx_joints(layer, ex):
+    out = layer({"global_orient": ex["root_pose"][None], "body_pose": ex["body_pose"][None],
+                 "left_hand_pose": ex["lhand_pose"][None], "right_hand_pose": ex["rhand_pose"][None],
+                 "jaw_pose": ex["jaw_pose"][None], "betas": ex["betas"][None], "expression": ex["expression"][None]})
+    j = out["joints"].numpy()[0]
+    return j - j[GROUP_ROOT]
+
+
+def test_example_targets_follow_the_image_transform(tmp_path, smplx_model_path):
+    (p, _) = load_agora(make_agora(str(tmp_path)), "train")
+    joints = pipeline.ground_truth_joints([p], smplx_model_path)[0]
+    layer = SMPLXLayer(smplx_model_path)
+    plain = pipeline.load_example(p, joints, input_hw=(512, 384))
+    m = pipeline.example_transform(p.bbox, (512, 384), pipeline.augmentation(None, False))
+    px = joints[:, :2] / joints[:, 2:] * p.focal + p.princpt
+    np.testing.assert_allclose(plain["joints_2d"], px @ m[:, :2].T + m[:, 2], atol=1e-3)
+    # box (100, 200, 200x400) widened to 300x400 (the 3:4 input aspect) around its centre (200, 400): scale 1.28
+    np.testing.assert_allclose(m, [[1.28, 0, 192 - 1.28 * 200], [0, 1.28, 256 - 1.28 * 400]], atol=1e-9)
+    assert plain["box_valid"].tolist() == [1, 0, 1] and plain["image"].shape == (512, 384, 3)
+    # rotation: the parameters' root turns with the image, so their SMPL-X joints are the rotated targets
+    rot = pipeline.load_example(p, joints, aug={"scale": 1.0, "rot_deg": 25.0, "color": np.ones(3), "flip": False})
+    np.testing.assert_allclose(_smplx_joints(layer, rot), rot["joints_3d"], atol=1e-5)
+    a = np.deg2rad(25.0)
+    np.testing.assert_allclose(rot["joints_3d"][:, :2], plain["joints_3d"][:, :2] @ np.array(
+        [[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]), atol=1e-5)
+    # flip: left and right swap (boxes too); flipping the parameters twice is the identity
+    fl = pipeline.load_example(p, joints, aug={"scale": 1.0, "rot_deg": 0.0, "color": np.ones(3), "flip": True})
+    assert fl["box_valid"].tolist() == [0, 1, 1]
+    np.testing.assert_allclose(fl["joints_2d"][FLIP_PERM][:, 1], plain["joints_2d"][:, 1], atol=1e-3)
+    np.testing.assert_allclose(fl["joints_2d"][FLIP_PERM][:, 0], 384 - plain["joints_2d"][:, 0], atol=1e-3)
+    params = {k: plain[k] for k in PARAM_OUTPUTS}
+    twice = pipeline.flip_params(pipeline.flip_params(params))
+    for k in params:
+        np.testing.assert_array_equal(twice[k], params[k])
+    assert (FLIP_PERM[FLIP_PERM] == np.arange(55)).all()
+
+
+def test_make_dataset_is_reproducible_and_resumable(tmp_path, smplx_model_path):
+    people = load_agora(make_agora(str(tmp_path)), "train") * 3
+    joints = pipeline.ground_truth_joints(people, smplx_model_path)
+    kw = dict(batch_size=2, training=True, input_hw=(64, 48), seed=3, epoch=1)
+    full = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, **kw)]
+    again = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, **kw)]
+    skipped = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, skip_batches=1, **kw)]
+    assert len(full) == 3 and len(skipped) == 2
+    for a, b in zip(full, again):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(full[1:], skipped):
+        np.testing.assert_array_equal(a, b)
+    other = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, **{**kw, "epoch": 2})]
+    assert not all(np.array_equal(a, b) for a, b in zip(full, other))

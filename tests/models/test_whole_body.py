@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bidrn_tf.deploy.counts import profile
+from bidrn_tf.models.backbones import METHODS
+from bidrn_tf.models.config import ModelConfig
+from bidrn_tf.models.whole_body import build_model
+
+SMALL = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), face_hw=(64, 64))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_outputs_and_gradients_for_every_method(method, smplx_model_path):
+    model = build_model(method=method, smplx_model=smplx_model_path, config=SMALL)
+    x = tf.random.uniform((2, 128, 96, 3), seed=1)
+    with tf.GradientTape() as tape:
+        out = model(x, training=True)
+        loss = sum(tf.reduce_mean(tf.abs(v)) for v in out.values())
+    shapes = {k: tuple(v.shape) for k, v in out.items()}
+    assert shapes["vertices"] == (2, 10475, 3) and shapes["smplx_joints"] == (2, 55, 3)
+    assert shapes["body_pose"] == (2, 63) and shapes["lhand_pose"] == (2, 45) and shapes["rhand_pose"] == (2, 45)
+    assert shapes["jaw_pose"] == (2, 3) and shapes["expression"] == (2, 10) and shapes["betas"] == (2, 10)
+    assert shapes["cam_trans"] == (2, 3) and shapes["lhand_bbox"] == (2, 4) and shapes["face_bbox"] == (2, 4)
+    assert shapes["body_joints"] == (2, 25, 3) and shapes["rhand_joints"] == (2, 20, 3)
+    assert shapes["joints_proj"] == (2, 55, 2)
+    assert all(np.isfinite(v.numpy()).all() for v in out.values())
+    grads = tape.gradient(loss, model.trainable_variables)
+    missing = [v.name for v, g in zip(model.trainable_variables, grads) if g is None]
+    assert not missing, f"no gradient reaches {missing[:5]}"
+    dead = [v.name for v, g in zip(model.trainable_variables, grads) if not np.any(tf.convert_to_tensor(g).numpy())]
+    assert len(dead) <= len(grads) // 50, f"zero gradient for {dead[:10]}"
+
+
+def test_fp_is_hand4whole_sized(smplx_model_path):
+    model = build_model(method="fp", smplx_model=smplx_model_path)
+    assert profile(model).total_params == 77_842_256
+
+
+def test_build_model_rejects_unknown_method(smplx_model_path):
+    with pytest.raises(ValueError, match="method"):
+        build_model(method="ternary", smplx_model=smplx_model_path, config=SMALL)
+
+
+def test_missing_smplx_file():
+    from bidrn_tf.smplx import ModelFileError
+
+    with pytest.raises(ModelFileError, match="not found"):
+        build_model(method="fp", smplx_model="/no/such/SMPLX_NEUTRAL.npz", config=SMALL)

@@ -1,0 +1,110 @@
+"""train.py / evaluate.py end to end on a tiny generated dataset: kill and resume, bad inputs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bidrn_tf.data.synthetic import generate
+
+from helpers import REPO as ROOT  # noqa: E402
+
+TRAIN = os.path.join(ROOT, "training", "train.py")
+EVALUATE = os.path.join(ROOT, "training", "evaluate.py")
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory, smplx_model_path):
+    return generate(str(tmp_path_factory.mktemp("syn")), smplx_model=smplx_model_path, num_train=4, num_val=2,
+                    seed=1, progress=False)
+
+
+def _train_cmd(data, smplx, out, *extra):
+    return [sys.executable, TRAIN, "--dataset", "synthetic", "--data-dir", data, "--smplx-model", smplx, "--out", out,
+            "--method", "fp", "--preset", "tiny", "--steps", "6", "--batch-size", "2", "--checkpoint-every", "2",
+            "--log-every", "1", *extra]
+
+
+def test_synthetic_generation_is_cached(tiny_data, smplx_model_path):
+    ann = os.path.join(tiny_data, "AGORA_train_SMPLX.json")
+    before = os.path.getmtime(ann)
+    generate(tiny_data, smplx_model=smplx_model_path, num_train=4, num_val=2, seed=1, progress=False)
+    assert os.path.getmtime(ann) == before
+    db = json.load(open(ann))
+    assert len(db["annotations"]) == 4 and all(a["lhand_bbox"][2] > 0 for a in db["annotations"])
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_path):
+    out = str(tmp_path / "run")
+    env = dict(os.environ)  # the package is installed (editable): no PYTHONPATH needed
+    proc = subprocess.Popen(_train_cmd(tiny_data, smplx_model_path, out), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    ckpt_dir = os.path.join(out, "checkpoints")
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        # kill once a checkpoint is committed (named in the index file), mid-way through the run
+        if os.path.isdir(ckpt_dir) and tf.train.latest_checkpoint(ckpt_dir):
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(out, "final"))
+    done = subprocess.run(_train_cmd(tiny_data, smplx_model_path, out), env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "pass --resume" in done.stderr
+    done = subprocess.run(_train_cmd(tiny_data, smplx_model_path, out, "--resume"), env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "resumed from" in done.stdout
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    assert summary["steps"] == 6
+    latest = tf.train.latest_checkpoint(ckpt_dir)
+    assert latest.endswith("ckpt-6")
+    reader = tf.train.load_checkpoint(latest)  # complete and readable
+    assert int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE")) == 6
+    assert any(f.startswith("events") for f in os.listdir(os.path.join(out, "tensorboard")))
+    meta = json.load(open(os.path.join(out, "final", "weights.meta.json")))
+    assert meta["method"] == "fp" and meta["model_config"]["image_hw"] == [128, 96]
+    # evaluate the final weights; a checkpoint of another method is refused
+    res = subprocess.run([sys.executable, EVALUATE, "--dataset", "synthetic", "--data-dir", tiny_data, "--checkpoint",
+                          os.path.join(out, "final", "weights")], env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    result = json.load(open(os.path.join(out, "final", "eval_synthetic_validation.json")))
+    assert result["count"] == 2 and all(np.isfinite(v) and v > 0 for v in result["mean"].values())
+    res = subprocess.run([sys.executable, EVALUATE, "--dataset", "synthetic", "--data-dir", tiny_data, "--checkpoint",
+                          os.path.join(out, "final", "weights"), "--method", "bidrn"], env=env, capture_output=True,
+                         text=True)
+    assert res.returncode == 2 and "trained with method 'fp', not 'bidrn'" in res.stderr
+
+
+def test_resume_with_another_method_and_missing_data_are_refused(tiny_data, smplx_model_path, tmp_path, capsys):
+    from bidrn_tf.train.loop import main as train_main
+
+    out = str(tmp_path / "run")
+    os.makedirs(out)
+    with open(os.path.join(out, "run.json"), "w") as f:
+        json.dump({"method": "bidrn", "preset": "tiny"}, f)
+    assert train_main(_train_cmd(tiny_data, smplx_model_path, out, "--resume")[2:]) == 2
+    assert "was trained with method 'bidrn', not 'fp'" in capsys.readouterr().err
+    assert train_main(_train_cmd(str(tmp_path / "nodata"), smplx_model_path, str(tmp_path / "r2"))[2:]) == 2
+    assert "AGORA data directory not found" in capsys.readouterr().err
+
+
+def test_optimizer_clips_latent_binary_weights():
+    x = tf.keras.Input((8, 8, 32))
+    layer = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
+                                  kernel_quantizer="ste_sign", kernel_constraint="weight_clip")
+    model = tf.keras.Model(x, layer(x))
+    opt = tf.keras.optimizers.Adam(10.0)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(tf.random.normal((2, 8, 8, 32))))
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    w = layer.kernel.latent_variable.numpy() if hasattr(layer.kernel, "latent_variable") else layer.kernel.numpy()
+    assert np.abs(w).max() <= 1.0 and np.isclose(np.abs(w).max(), 1.0)
