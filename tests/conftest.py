@@ -22,3 +22,27 @@ def smplx_model_path(tmp_path_factory):
     from bidrn_tf.smplx import write_synthetic_model
 
     return write_synthetic_model(str(tmp_path_factory.mktemp("smplx") / "SMPLX_NEUTRAL.npz"))
+
+
+@pytest.fixture(scope="session")
+def backbone():
+    """``backbone(method, depth[, input_shape])``: ``build_resnet`` (default input ``BACKBONE_INPUT``), built once
+    per session and shared.
+
+    Building a BiDRN ResNet-50 takes ~20 s, so the shape, count, config and conversion tests share one
+    model per (method, depth). Tests may calibrate its BatchNorm statistics but must not train it.
+    """
+    from helpers import BACKBONE_INPUT
+
+    from bidrn_tf.models.backbones import build_resnet
+
+    built = {}
+
+    def get(method: str, depth: int, input_shape=BACKBONE_INPUT):
+        key = (method, depth, tuple(input_shape))
+        if key not in built:
+            tf.keras.utils.set_random_seed(0)
+            built[key] = build_resnet(depth=depth, method=method, input_shape=input_shape)
+        return built[key]
+
+    return get

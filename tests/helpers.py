@@ -12,6 +12,7 @@ from bidrn_tf.models.batchnorm import calibrate_batchnorm
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
 FIXTURES = os.path.join(REPO, "tests", "fixtures")  # small files in real formats
+BACKBONE_INPUT = (64, 96, 3)  # input of the session-shared backbones (conftest.backbone): features (2, 3)
 
 
 def wrap(layer_fn, input_shape):

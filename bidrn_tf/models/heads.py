@@ -86,6 +86,7 @@ class BoxNet(tf.keras.layers.Layer):
         self.center = _conv(3, "bbox_center")
         self.size_mlps = [[_dense(256, f"{p}_size_fc1"), _dense(2, f"{p}_size_fc2")] for p in ("lhand", "rhand", "face")]
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, features, heatmap, training=None):
         x = tf.concat([features, heatmap], -1)
         for block in self.ups:
@@ -125,6 +126,7 @@ class BodyRotationNet(tf.keras.layers.Layer):
         self.shape_out = _dense(num_betas, "shape_out")
         self.cam_out = _dense(3, "cam_out")
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, features, body_joints, lhand_mcp, rhand_mcp, training=None):
         tokens = []
         for convs, joints in ((self.body_conv, body_joints), (self.lhand_conv, lhand_mcp), (self.rhand_conv, rhand_mcp)):
@@ -150,6 +152,7 @@ class HandRotationNet(tf.keras.layers.Layer):
         self.hand_conv = _conv_bn_relu(512, "hand")
         self.pose_out = _dense(NUM_HAND_JOINTS * 6, "hand_pose_out")
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, features, joints, training=None):
         f = geometry.sample_features(_apply(self.hand_conv, features, training), joints[..., :2])
         x = tf.concat([f, joints], -1)

@@ -71,6 +71,7 @@ class WholeBody(tf.keras.layers.Layer):
         self.face_regressor = FaceRegressor(name="face_regressor")
         self.smplx = SMPLXLayer(smplx_model, validate=False, name="smplx") if include_smplx else None
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, images, training=None):
         cfg = self.cfg
         batch = tf.shape(images)[0]

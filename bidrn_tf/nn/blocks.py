@@ -71,6 +71,7 @@ class BaseLCR(_BinaryModule):
         self.bn = batch_norm(name="bn") if self.batch_norm else None
         super().build(input_shape)
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         out = self.act(self.conv(inputs)) + inputs
         return self.bn(out, training=training) if self.bn is not None else out
@@ -100,6 +101,7 @@ class GDScR(_BinaryModule):
         self.bn = batch_norm(name="bn")
         super().build(input_shape)
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         return self.bn(self.act(self.conv(inputs)) + self.pool(inputs), training=training)
 
@@ -138,6 +140,7 @@ class GFUR(_ParallelLCRs):
         self._make_branches()
         super().build(input_shape)
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         return self.bn(tf.concat([b(inputs) for b in self.branches], axis=-1), training=training)
 
@@ -157,6 +160,7 @@ class GFDR(_ParallelLCRs):
         self._make_branches()
         super().build(input_shape)
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         groups = tf.split(inputs, 2 * self.tau, axis=-1)
         return self.bn(tf.add_n([b(g) for b, g in zip(self.branches, groups)]), training=training)
@@ -180,6 +184,7 @@ class GDSaR(_ParallelLCRs):
         self._make_branches()
         super().build(input_shape)
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         p = self.pool(inputs)
         return self.bn(tf.concat([b(p) for b in self.branches], axis=-1), training=training)
@@ -220,6 +225,7 @@ class BlockResidual(tf.keras.layers.Layer):
             self.bn = batch_norm(name="shortcut_bn")
         super().build(input_shape)
 
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         x, body = inputs
         if not self.project:

@@ -16,7 +16,6 @@ from bidrn_tf.data.synthetic import generate
 from helpers import REPO as ROOT  # noqa: E402
 
 TRAIN = os.path.join(ROOT, "training", "train.py")
-EVALUATE = os.path.join(ROOT, "training", "evaluate.py")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def test_synthetic_generation_is_cached(tiny_data, smplx_model_path):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_path):
+def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_path, capsys):
     out = str(tmp_path / "run")
     env = dict(os.environ)  # the package is installed (editable): no PYTHONPATH needed
     proc = subprocess.Popen(_train_cmd(tiny_data, smplx_model_path, out), env=env, stdout=subprocess.DEVNULL,
@@ -57,8 +56,12 @@ def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_pa
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not os.path.exists(os.path.join(out, "final"))
-    done = subprocess.run(_train_cmd(tiny_data, smplx_model_path, out), env=env, capture_output=True, text=True)
-    assert done.returncode == 2 and "pass --resume" in done.stderr
+    # the command-line checks run in this process (a killed run needs a real process; these do not)
+    from bidrn_tf.evaluate.loop import main as evaluate_main
+    from bidrn_tf.train.loop import main as train_main
+
+    assert train_main(_train_cmd(tiny_data, smplx_model_path, out)[2:]) == 2
+    assert "pass --resume" in capsys.readouterr().err
     done = subprocess.run(_train_cmd(tiny_data, smplx_model_path, out, "--resume"), env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -73,15 +76,14 @@ def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_pa
     meta = json.load(open(os.path.join(out, "final", "weights.meta.json")))
     assert meta["method"] == "fp" and meta["model_config"]["image_hw"] == [128, 96]
     # evaluate the final weights; a checkpoint of another method is refused
-    res = subprocess.run([sys.executable, EVALUATE, "--dataset", "synthetic", "--data-dir", tiny_data, "--checkpoint",
-                          os.path.join(out, "final", "weights")], env=env, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
+    code = evaluate_main(["--dataset", "synthetic", "--data-dir", tiny_data, "--checkpoint",
+                          os.path.join(out, "final", "weights")])
+    assert code == 0, capsys.readouterr().err[-2000:]
     result = json.load(open(os.path.join(out, "final", "eval_synthetic_validation.json")))
     assert result["count"] == 2 and all(np.isfinite(v) and v > 0 for v in result["mean"].values())
-    res = subprocess.run([sys.executable, EVALUATE, "--dataset", "synthetic", "--data-dir", tiny_data, "--checkpoint",
-                          os.path.join(out, "final", "weights"), "--method", "bidrn"], env=env, capture_output=True,
-                         text=True)
-    assert res.returncode == 2 and "trained with method 'fp', not 'bidrn'" in res.stderr
+    code = evaluate_main(["--dataset", "synthetic", "--data-dir", tiny_data, "--checkpoint",
+                          os.path.join(out, "final", "weights"), "--method", "bidrn"])
+    assert code == 2 and "trained with method 'fp', not 'bidrn'" in capsys.readouterr().err
 
 
 def test_resume_with_another_method_and_missing_data_are_refused(tiny_data, smplx_model_path, tmp_path, capsys):
