@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+# test workers (pytest-xdist): one per core of the project's 2-core machines
+TEST_WORKERS ?= 2
 
 .PHONY: venv demo test test-fast bench profile compare census clean
 
@@ -22,10 +24,10 @@ demo: venv
 	$(PY) -m bidrn_tf.apps.end_to_end --out out/demo
 
 test: venv
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
 
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests
 
 profile: venv
 	$(PY) -m bidrn_tf.deploy.counts

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from bidrn_tf.deploy.latency import alternate, quantiles
+from bidrn_tf.smplx.joints import PARAM_SIZES
 
 
 def main(argv=None) -> None:
@@ -42,12 +43,8 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     print(f"{'batch':>5} {'impl':<14} {'median ms':>10} {'p10':>8} {'p90':>8} {'smplx / this':>13}")
     for batch in (1, 64):
-        params = {
-            "global_orient": rng.normal(size=(batch, 3)), "body_pose": rng.normal(size=(batch, 63)) * 0.5,
-            "left_hand_pose": rng.normal(size=(batch, 45)) * 0.5, "right_hand_pose": rng.normal(size=(batch, 45)) * 0.5,
-            "jaw_pose": rng.normal(size=(batch, 3)) * 0.3, "betas": rng.normal(size=(batch, 10)),
-            "expression": rng.normal(size=(batch, 10)), "transl": rng.normal(size=(batch, 3)),
-        }
+        scale = {"body_pose": 0.5, "left_hand_pose": 0.5, "right_hand_pose": 0.5, "jaw_pose": 0.3}
+        params = {k: rng.normal(size=(batch, n)) * scale.get(k, 1.0) for k, n in PARAM_SIZES.items()}
         tf_params = {k: tf.constant(v, tf.float32) for k, v in params.items()}
         th_params = {k: torch.tensor(v, dtype=torch.float32) for k, v in params.items()}
         ref = smplx.SMPLX(path, batch_size=batch, use_pca=False, num_betas=10, num_expression_coeffs=10,

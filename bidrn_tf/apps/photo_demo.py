@@ -1,6 +1,7 @@
 """Photo -> whole-body mesh: writes ``mesh.obj``, ``overlay.png`` and ``params.json`` under ``--out``.
 
     bidrn-demo [--image IMG] --out DIR [--checkpoint CKPT] [--smplx-model PATH] [--method M]
+    python -m bidrn_tf.apps.photo_demo ...   (the same)
 
 Without ``--image`` it uses scikit-image's astronaut photograph. Without ``--smplx-model`` it runs on the
 generated SMPL-X-format model (NOT SMPL-X); without ``--checkpoint`` on untrained weights. Both facts are
@@ -33,8 +34,9 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     With a ``checkpoint`` written by training, its metadata supplies the method, the model configuration and
     (when ``smplx_model`` is not given and the file still exists) the SMPL-X model it was trained with.
     """
-    from bidrn_tf.inference import load_image, predict, prepare_input, prepare_model
+    from bidrn_tf.inference import BOX_KEYS, load_image, predict, prepare_input, prepare_model
     from bidrn_tf.render import put_banner, render_mesh
+    from bidrn_tf.smplx.joints import PARAM_OUTPUTS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     os.makedirs(out, exist_ok=True)
@@ -60,7 +62,7 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     res = predict(model, rgb, bbox, input_hw=cfg.image_hw, focal=cfg.focal, body_hw=cfg.body_hw)
     faces = body.smplx.faces
     overlay = render_mesh(rgb, res["vertices"], faces, res["focal"], res["princpt"])
-    for name in ("lhand_bbox", "rhand_bbox", "face_bbox"):
+    for name in BOX_KEYS:
         x1, y1, x2, y2 = (int(round(v)) for v in res[name])
         cv2.rectangle(overlay, (x1, y1), (x2, y2), (255, 200, 0) if "hand" in name else (0, 255, 120), 2)
     if notices:
@@ -70,8 +72,7 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     write_atomic(paths["obj"], _obj_bytes(res["vertices"], faces))
     ok, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
     write_atomic(paths["overlay"], png.tobytes())
-    keys = ["root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose", "expression", "betas", "cam_trans",
-            "lhand_bbox", "rhand_bbox", "face_bbox", "focal", "princpt", "person_box"]
+    keys = [*PARAM_OUTPUTS, "cam_trans", *BOX_KEYS, "focal", "princpt", "person_box"]
     params = {k: np.asarray(res[k]).round(6).tolist() for k in keys}
     params.update(method=method, checkpoint=checkpoint, smplx_model=smplx_model, notices=notices)
     write_atomic(paths["params"], json.dumps(params, indent=1).encode())

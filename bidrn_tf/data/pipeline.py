@@ -1,6 +1,6 @@
 """Persons -> ``tf.data`` batches of network inputs and training targets (with augmentation).
 
-``ground_truth_joints(people, smplx_model)`` computes every person's 55 SMPL-X joints in camera space once
+``ground_truth(people, smplx_model)`` computes every person's 55 SMPL-X joints in camera space once
 (from the parameters, or from the ground-truth mesh through the model's joint regressor); ``make_dataset``
 then does per example, in NumPy / OpenCV inside ``tf.numpy_function``:
 
@@ -29,28 +29,38 @@ from bidrn_tf.data.common import DatasetError
 from bidrn_tf.smplx.joints import FLIP_PERM, GROUP_ROOT, HAND_CHAINS, NUM_JOINTS, OUTPUT_SIZES, OUTPUT_TO_SMPLX
 
 
-def ground_truth_joints(people, smplx_model: str, batch_size: int = 64) -> np.ndarray:
-    """(N, 55, 3) camera-space SMPL-X joints of every person (parameters, or the ground-truth mesh)."""
+def ground_truth(people, smplx_model: str, *, vertices: bool = False, batch_size: int = 32) -> dict:
+    """Camera-space SMPL-X ground truth of every person: ``{"joints": (N, 55, 3)}`` and, with ``vertices``,
+    ``"vertices": (N, V, 3)``. Persons with parameters go through the SMPL-X layer (in batches); persons with
+    a ground-truth mesh only (EHF) use the mesh and the model's joint regressor. One pass for both.
+    """
     import tensorflow as tf
 
     from bidrn_tf.data.ehf import read_mesh
     from bidrn_tf.smplx import SMPLXLayer
-    from bidrn_tf.smplx.model_file import load
 
     layer = SMPLXLayer(smplx_model)
-    out = np.zeros((len(people), NUM_JOINTS, 3), np.float32)
+    out = {"joints": np.zeros((len(people), NUM_JOINTS, 3), np.float32)}
+    if vertices:
+        out["vertices"] = np.zeros((len(people), layer.num_vertices, 3), np.float32)
     with_params = [i for i, p in enumerate(people) if p.params is not None]
     for s in range(0, len(with_params), batch_size):
         idx = with_params[s:s + batch_size]
-        batch = {k: tf.constant(np.stack([people[i].params[k] for i in idx])) for k in people[idx[0]].params}
-        out[idx] = layer(batch)["joints"].numpy()
+        mesh = layer({k: tf.constant(np.stack([people[i].params[k] for i in idx])) for k in people[idx[0]].params})
+        for k in out:
+            out[k][idx] = mesh[k].numpy()
     mesh_only = [i for i, p in enumerate(people) if p.params is None]
     if mesh_only:
+        from bidrn_tf.smplx.model_file import load
+
         regressor = load(smplx_model).j_regressor
         for i in mesh_only:
             if people[i].gt_vertices is None:
                 raise DatasetError(f"{people[i].key}: neither SMPL-X parameters nor a ground-truth mesh")
-            out[i] = regressor @ read_mesh(people[i].gt_vertices, regressor.shape[1])
+            mesh = read_mesh(people[i].gt_vertices, regressor.shape[1])
+            out["joints"][i] = regressor @ mesh
+            if vertices:
+                out["vertices"][i] = mesh
     return out
 
 

@@ -14,37 +14,18 @@ import numpy as np
 from bidrn_tf.evaluate import metrics
 
 
-def ground_truth_vertices(people, smplx_model: str, batch_size: int = 32) -> np.ndarray:
-    import tensorflow as tf
-
-    from bidrn_tf.data.ehf import read_mesh
-    from bidrn_tf.smplx import SMPLXLayer
-
-    layer = SMPLXLayer(smplx_model)
-    out = np.zeros((len(people), layer.num_vertices, 3), np.float32)
-    idx = [i for i, p in enumerate(people) if p.params is not None]
-    for s in range(0, len(idx), batch_size):
-        chunk = idx[s:s + batch_size]
-        batch = {k: tf.constant(np.stack([people[i].params[k] for i in chunk])) for k in people[chunk[0]].params}
-        out[chunk] = layer(batch)["vertices"].numpy()
-    for i, p in enumerate(people):
-        if p.params is None:
-            out[i] = read_mesh(p.gt_vertices, layer.num_vertices)
-    return out
-
-
 def evaluate(model, people, *, smplx_model: str, input_hw, batch_size: int = 8, progress: bool = True) -> dict:
     """{"per_person": [{key, metric: mm}], "mean": {metric: mm}, "count": N}."""
-    from bidrn_tf.data.pipeline import ground_truth_joints, make_dataset
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.smplx.model_file import load
     from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
 
     arrays = load(smplx_model)
     regions = dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
                    hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
-    gt = ground_truth_vertices(people, smplx_model)
-    joints = ground_truth_joints(people, smplx_model)
-    ds = make_dataset(people, joints, batch_size=batch_size, training=False, input_hw=input_hw)
+    truth = ground_truth(people, smplx_model, vertices=True)
+    gt = truth["vertices"]
+    ds = make_dataset(people, truth["joints"], batch_size=batch_size, training=False, input_hw=input_hw)
     rows, i = [], 0
     iterator = ds
     if progress:

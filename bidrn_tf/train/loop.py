@@ -90,7 +90,7 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
 def train(cfg: TrainConfig) -> dict:
     """Run (or resume) training; returns a summary dict (steps, seconds, images/s, last losses)."""
     from bidrn_tf.data import load_people
-    from bidrn_tf.data.pipeline import ground_truth_joints, make_dataset
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.models.whole_body import build_model
     from bidrn_tf.train.losses import losses
 
@@ -107,7 +107,7 @@ def train(cfg: TrainConfig) -> dict:
     if len(people) < cfg.batch_size:
         raise TrainingError(f"{len(people)} training persons in {cfg.data_dir!r}, fewer than one batch "
                             f"({cfg.batch_size})")
-    joints = ground_truth_joints(people, cfg.smplx_model)
+    joints = ground_truth(people, cfg.smplx_model)["joints"]
     os.makedirs(cfg.out, exist_ok=True)
     write_atomic(run_path, json.dumps({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
                                        "num_train": len(people)}, indent=1).encode())

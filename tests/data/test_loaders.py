@@ -96,7 +96,7 @@ def test_ehf_loader_and_mesh(tmp_path, smplx_model_path):
     np.testing.assert_allclose(read_mesh(p.gt_vertices, layer.num_vertices), verts, atol=1e-6)
     from bidrn_tf.smplx.model_file import load
 
-    joints = pipeline.ground_truth_joints([p], smplx_model_path)  # a mesh-only person: the regressor on the mesh
+    joints = pipeline.ground_truth([p], smplx_model_path)["joints"]  # a mesh-only person: the regressor on the mesh
     np.testing.assert_allclose(joints[0], load(smplx_model_path).j_regressor @ verts, atol=1e-5)
     body = layer({"transl": tf.constant([[0.0, 0.1, 3.0]])})["joints"].numpy()[0, :22]  # unposed body: same joints
     np.testing.assert_allclose(joints[0, :22], body, atol=1e-4)
@@ -119,7 +119,7 @@ def _smplx_joints(layer, ex):
 
 def test_example_targets_follow_the_image_transform(tmp_path, smplx_model_path):
     (p, _) = load_agora(make_agora(str(tmp_path)), "train")
-    joints = pipeline.ground_truth_joints([p], smplx_model_path)[0]
+    joints = pipeline.ground_truth([p], smplx_model_path)["joints"][0]
     layer = SMPLXLayer(smplx_model_path)
     plain = pipeline.load_example(p, joints, input_hw=(512, 384))
     m = pipeline.example_transform(p.bbox, (512, 384), pipeline.augmentation(None, False))
@@ -148,7 +148,7 @@ def test_example_targets_follow_the_image_transform(tmp_path, smplx_model_path):
 
 def test_make_dataset_is_reproducible_and_resumable(tmp_path, smplx_model_path):
     people = load_agora(make_agora(str(tmp_path)), "train") * 3
-    joints = pipeline.ground_truth_joints(people, smplx_model_path)
+    joints = pipeline.ground_truth(people, smplx_model_path)["joints"]
     kw = dict(batch_size=2, training=True, input_hw=(64, 48), seed=3, epoch=1)
     full = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, **kw)]
     again = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, **kw)]

@@ -25,6 +25,9 @@ SMALL18 = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), f
                       body_depth=18, hand_depth=18)
 BODY_ONLY = ("body_joints", "betas", "cam_trans", "lhand_bbox", "rhand_bbox", "face_bbox")
 
+# tests that share the module's converted BiDRN run in one pytest-xdist worker (one conversion, not two)
+SHARES_CONVERSION = pytest.mark.xdist_group("bidrn_small_whole")
+
 
 def _images():
     rng = np.random.default_rng(0)
@@ -42,6 +45,7 @@ def bidrn_converted(smplx_model_path):
 
 
 @pytest.mark.slow
+@SHARES_CONVERSION
 def test_bidrn_census_and_binarized_mac_share(bidrn_converted):
     model, conv = bidrn_converted
     n_binary = sum(isinstance(m, lq.layers.QuantConv2D) for m in model.submodules)
@@ -57,6 +61,7 @@ def test_bidrn_census_and_binarized_mac_share(bidrn_converted):
 
 
 @pytest.mark.slow
+@SHARES_CONVERSION
 def test_bidrn_tflite_matches_keras(bidrn_converted):
     """Tolerance: 1e-3 x (1 + max|y|) for the outputs computed before any crop (body branch and boxes);
     for the rest no more than 5x the Keras-vs-Keras control (BN shifted by 1e-6), or 2e-3 x (1 + max|y|):
@@ -71,6 +76,7 @@ def test_bidrn_tflite_matches_keras(bidrn_converted):
 
 
 @pytest.mark.slow
+@SHARES_CONVERSION
 def test_with_smplx_vertices_are_the_smplx_layer_of_the_tflite_parameters(bidrn_converted, smplx_model_path):
     model, conv = bidrn_converted
     out = flatbuffer.run(conv.flatbuffer, _images())

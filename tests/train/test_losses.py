@@ -15,7 +15,7 @@ from bidrn_tf.train.losses import hand_targets, losses
 @pytest.fixture
 def batch_and_perfect_outputs(tmp_path, smplx_model_path):
     people = load_agora(make_agora(str(tmp_path)), "train")
-    joints = pipeline.ground_truth_joints(people, smplx_model_path)
+    joints = pipeline.ground_truth(people, smplx_model_path)["joints"]
     ex = [pipeline.load_example(p, j) for p, j in zip(people, joints)]
     batch = {k: tf.constant(np.stack([e[k] for e in ex])) for k in ex[0]}
     cfg = ModelConfig()
