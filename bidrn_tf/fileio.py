@@ -1,4 +1,4 @@
-"""Atomic file writes: a crash or a kill never leaves a half-written output behind."""
+"""Atomic file writes: a crash or a kill never leaves a half-written output, nor half of an output set."""
 from __future__ import annotations
 
 import os
@@ -24,9 +24,43 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def write_report(prefix: str, data, table: str) -> None:
-    """``<prefix>.json`` (``data``) and ``<prefix>.md`` (``table``), each written atomically."""
+    """``<prefix>.json`` (``data``) and ``<prefix>.md`` (``table``), written as one set (:func:`write_set`)."""
     import json
 
-    write_atomic(prefix + ".json", json.dumps(data, indent=1).encode())
-    write_atomic(prefix + ".md", table.encode())
+    write_set({prefix + ".json": json.dumps(data, indent=1).encode(), prefix + ".md": table.encode()})
     print(f"wrote {prefix}.json and {prefix}.md")
+
+
+def write_set(files: dict) -> None:
+    """Write several files as one output set, ``{path: bytes}``: every file is written and synced under a
+    temporary name first, and only then are they renamed into place, so a failure while writing (a full
+    disk, a bad path) leaves none of them; if a rename fails, the files already renamed are removed."""
+    temps = {}
+    try:
+        for path, data in files.items():
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix="-" + os.path.basename(path))
+            temps[path] = tmp
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+    except BaseException:
+        for tmp in temps.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    done = []
+    try:
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+            done.append(path)
+    except BaseException:
+        for path in done:
+            os.unlink(path)
+        for tmp in temps.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise

@@ -23,18 +23,52 @@ class ImageError(ValueError):
     """An image that cannot be used: missing, unreadable, not an image, or of an unusable size."""
 
 
+def _read_photo(path: str) -> np.ndarray:
+    """Decode a photo file the way users' photos are: the EXIF orientation applied (phone photos are stored
+    sideways), 16-bit images kept at their depth (scaled below, not clipped), a truncated file refused
+    instead of decoded grey-filled. Pillow reads the photo formats; other formats OpenCV knows are read by it."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if min(w, h) < MIN_SIDE or max(w, h) > MAX_SIDE:  # before decoding a huge file
+                raise ImageError(f"{path!r} is {w}x{h} pixels; each side must be between {MIN_SIDE} and {MAX_SIDE}")
+            im.load()  # decodes everything now: a truncated file raises here (LOAD_TRUNCATED_IMAGES is off)
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                return np.asarray(im, np.uint16 if im.mode.startswith("I;16") else np.int32)
+            if im.mode == "F":
+                return np.asarray(im, np.float32)
+            keep = im.mode in ("RGB", "RGBA", "L")
+            im = im if keep else im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+            return np.asarray(im)
+    except UnidentifiedImageError:
+        pass
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ImageError(f"{path!r} is not a readable image: truncated or corrupt ({err})") from None
+    data = np.fromfile(path, np.uint8)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if arr is None:
+        raise ImageError(f"{path!r} is not a readable image (corrupt file or not an image format we know)")
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return arr
+
+
 def load_image(image) -> np.ndarray:
-    """Path or array -> (H, W, 3) uint8 RGB. Grayscale and RGBA are converted; bad input raises ImageError."""
+    """Path or array -> (H, W, 3) uint8 RGB; bad input raises ImageError.
+
+    Grayscale and RGBA are converted (RGBA composited over white); 16-bit integers are scaled by 255 / 65535,
+    other integers above 255 by 255 / their maximum, floats in [0, 1] by 255. Files: see :func:`_read_photo`.
+    """
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
         if not os.path.isfile(path):
             raise ImageError(f"image file not found: {path!r}")
-        data = np.fromfile(path, np.uint8)
-        arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-        if arr is None:
-            raise ImageError(f"{path!r} is not a readable image (corrupt file or not an image format OpenCV knows)")
-        if arr.ndim == 3:
-            arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        arr = _read_photo(path)
     else:
         arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[2] == 1:
@@ -42,10 +76,18 @@ def load_image(image) -> np.ndarray:
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
         raise ImageError(f"expected an (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) image, got shape {arr.shape}")
     if arr.dtype != np.uint8:
+        if arr.dtype == bool or arr.dtype.kind not in "uif":
+            raise ImageError(f"image values must be numbers, got {arr.dtype}")
         if not np.all(np.isfinite(arr)):
             raise ImageError("image contains NaN or infinite values")
-        scale = 255.0 if arr.dtype.kind == "f" and arr.max() <= 1.0 else 1.0
-        arr = np.clip(arr * scale, 0, 255).astype(np.uint8)
+        if arr.dtype.kind == "f":
+            scale = 255.0 if arr.max() <= 1.0 else 1.0
+        elif arr.dtype == np.uint16:
+            scale = 255.0 / 65535.0
+        else:
+            top = float(arr.max()) if arr.size else 0.0
+            scale = 255.0 / top if top > 255 else 1.0
+        arr = np.clip(np.rint(arr * scale), 0, 255).astype(np.uint8)
     h, w = arr.shape[:2]
     if min(h, w) < MIN_SIDE or max(h, w) > MAX_SIDE:
         raise ImageError(f"image is {w}x{h} pixels; each side must be between {MIN_SIDE} and {MAX_SIDE}")

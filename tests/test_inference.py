@@ -61,3 +61,36 @@ def test_bad_images_get_one_clear_error(tmp_path, make, match):
 def test_box_outside_image():
     with pytest.raises(ValueError, match="outside"):
         predict(_CornerModel(), np.zeros((100, 100, 3), np.uint8), bbox=(200, 200, 50, 50))
+
+
+def test_photos_are_read_as_users_photos_are(tmp_path):
+    from PIL import Image
+
+    # 16-bit PNG: scaled to 8 bits, not clipped to white
+    ramp = (np.arange(40 * 30, dtype=np.uint32).reshape(40, 30) * 54).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "deep.png"), ramp)
+    got = load_image(str(tmp_path / "deep.png"))
+    np.testing.assert_array_equal(got[..., 0], np.rint(ramp * (255.0 / 65535.0)).astype(np.uint8))
+    # EXIF orientation 6 (stored rotated, shown turned 90 degrees clockwise): the loaded photo is upright
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[:, :30] = 255  # left half white as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    upright = load_image(str(tmp_path / "phone.jpg"))
+    assert upright.shape == (60, 40, 3)
+    assert upright[:25].mean() > 200 and upright[35:].mean() < 50  # stored left half is now the top half
+    # a JPEG cut short: refused, not decoded grey-filled
+    photo = np.random.default_rng(0).integers(0, 255, (120, 90, 3), np.uint8)
+    Image.fromarray(photo).save(tmp_path / "full.jpg", quality=90)
+    data = (tmp_path / "full.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        load_image(str(tmp_path / "cut.jpg"))
+    assert load_image(str(tmp_path / "full.jpg")).shape == (120, 90, 3)
+
+
+def test_sixteen_bit_arrays_are_scaled():
+    deep = np.full((20, 20, 3), 65535, np.uint16)
+    assert load_image(deep).min() == 255
+    assert load_image(deep // 2).max() == 127  # 32767 * 255 / 65535 = 127.5 - 0.002

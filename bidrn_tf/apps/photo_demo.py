@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.fileio import write_atomic
+from bidrn_tf.fileio import write_set
 
 
 def _obj_bytes(vertices, faces) -> bytes:
@@ -39,6 +39,11 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     from bidrn_tf.smplx.joints import PARAM_OUTPUTS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
+    from bidrn_tf.cli import check_outputs
+
+    paths = {"obj": os.path.join(out, "mesh.obj"), "overlay": os.path.join(out, "overlay.png"),
+             "params": os.path.join(out, "params.json")}
+    check_outputs(**paths)  # before the slow work
     os.makedirs(out, exist_ok=True)
     if image is None:
         from skimage import data
@@ -67,15 +72,12 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
         cv2.rectangle(overlay, (x1, y1), (x2, y2), (255, 200, 0) if "hand" in name else (0, 255, 120), 2)
     if notices:
         overlay = put_banner(overlay, "; ".join(notices) + f" ({method})")
-    paths = {"obj": os.path.join(out, "mesh.obj"), "overlay": os.path.join(out, "overlay.png"),
-             "params": os.path.join(out, "params.json")}
-    write_atomic(paths["obj"], _obj_bytes(res["vertices"], faces))
     ok, png = cv2.imencode(".png", cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
-    write_atomic(paths["overlay"], png.tobytes())
     keys = [*PARAM_OUTPUTS, "cam_trans", *BOX_KEYS, "focal", "princpt", "person_box"]
     params = {k: np.asarray(res[k]).round(6).tolist() for k in keys}
     params.update(method=method, checkpoint=checkpoint, smplx_model=smplx_model, notices=notices)
-    write_atomic(paths["params"], json.dumps(params, indent=1).encode())
+    write_set({paths["obj"]: _obj_bytes(res["vertices"], faces), paths["overlay"]: png.tobytes(),
+               paths["params"]: json.dumps(params, indent=1).encode()})  # all three, or none
     for k, p in paths.items():
         print(f"wrote {p}")
     return paths

@@ -21,8 +21,8 @@ import os
 
 import numpy as np
 
-from bidrn_tf.data.common import DatasetError, Person, coco_records, finite_array, read_json, require_dir, safe_join
-from bidrn_tf.smplx.joints import PARAM_SIZES
+from bidrn_tf.data.common import (DatasetError, Person, box_xywh, camera, coco_records, finite_array, flag,
+                                  read_json, require_dir, safe_join, smplx_params)
 
 SPLIT_FILES = {"train": "AGORA_train_SMPLX.json", "validation": "AGORA_validation_SMPLX.json"}
 RESOLUTIONS = ((720, 1280), (2160, 3840))
@@ -40,18 +40,6 @@ def _affine_box(xyxy, m):
     return np.array([out[:, 0].min(), out[:, 1].min(), out[:, 0].max(), out[:, 1].max()], np.float32)
 
 
-def _read_params(path: str, what: str) -> dict:
-    raw = read_json(path, what)
-    if not isinstance(raw, dict):
-        raise DatasetError(f"{what} {path!r}: expected a JSON object")
-    params = {}
-    for name, size in PARAM_SIZES.items():
-        if name not in raw:
-            raise DatasetError(f"{what} {path!r}: missing key {name!r}")
-        params[name] = finite_array(raw[name], size, f"{what} {path!r} {name}")
-    return params
-
-
 def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -> list:
     """Read the AGORA annotations of ``split`` into a list of :class:`Person` (see module docstring)."""
     require_dir(data_dir, "AGORA data directory")
@@ -65,13 +53,13 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -
     people = []
     for i, where, ann in records:
         try:
-            if not ann.get("is_valid", True):
+            if not flag(ann.get("is_valid", True), f"{where} is_valid"):
                 continue
             img = images[ann["image_id"]]
             pid = ann["person_id"]
             params_path = safe_join(data_dir, ann["smplx_param_path"], f"{where} smplx_param_path")
             cam_path = safe_join(data_dir, ann["cam_param_path"], f"{where} cam_param_path")
-            boxes = {k: (finite_array(ann[k], 4, f"{where} {k}") if ann.get(k) is not None else None)
+            boxes = {k: (box_xywh(ann[k], f"{where} {k}", _4K[::-1]) if ann.get(k) is not None else None)
                      for k in ("bbox", "lhand_bbox", "rhand_bbox", "face_bbox")}
         except KeyError as err:
             raise DatasetError(f"{where}: missing key {err}") from err
@@ -80,12 +68,8 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -
         for p, what in ((params_path, "SMPL-X parameter file"), (cam_path, "camera parameter file")):
             if not os.path.isfile(p):
                 raise DatasetError(f"{where}: {what} not found: {p!r}")
-        cam = read_json(cam_path, "camera parameter file")
-        if not isinstance(cam, dict):
-            raise DatasetError(f"camera parameter file {cam_path!r}: expected a JSON object")
-        focal = finite_array(cam.get("focal"), 2, f"{cam_path} focal")
-        princpt = finite_array(cam.get("princpt"), 2, f"{cam_path} princpt")
-        params = _read_params(params_path, "SMPL-X parameter file")
+        focal, princpt = camera(read_json(cam_path, "camera parameter file"), f"camera parameter file {cam_path!r}")
+        params = smplx_params(read_json(params_path, "SMPL-X parameter file"), f"SMPL-X parameter file {params_path!r}")
         part = {k: (_xywh_to_xyxy(boxes[k]) if boxes[k] is not None else None)
                 for k in ("lhand_bbox", "rhand_bbox", "face_bbox")}
         if resolution == (720, 1280):
@@ -108,8 +92,10 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -
             try:
                 m = finite_array(crop["affine_mat"], (2, 3), f"{stem}.json affine_mat")
                 h, w = int(crop["resized_height"]), int(crop["resized_width"])
-            except KeyError as err:
+            except (KeyError, TypeError, ValueError) as err:
                 raise DatasetError(f"{stem}.json: missing key {err}") from err
+            if h <= 0 or w <= 0:
+                raise DatasetError(f"{stem}.json: resized_height and resized_width must be > 0, got {h}, {w}")
             bbox = np.array([0, 0, w, h], np.float32)
             part = {k: (_affine_box(v, m) if v is not None else None) for k, v in part.items()}
             # the crop is a scale + shift of the 4K image (no rotation): apply it to the camera

@@ -64,22 +64,90 @@ def read_json(path: str, what: str):
         raise DatasetError(f"{what} {path!r} cannot be read: {err}") from err
 
 
-def finite_array(value, shape_or_size, what: str) -> np.ndarray:
-    """``value`` as float32 of the given size (flattened when an int) or shape, checked finite."""
+#: largest magnitude a value of each SMPL-X parameter may have: beyond it a file holds no pose or shape a fit
+#: produces (an axis-angle component past 4 pi, a shape coefficient past 100 standard deviations, a
+#: translation past 1 km); a 1e30 fails here instead of as a NaN loss minutes into training
+PARAM_LIMITS = {"global_orient": 4 * np.pi, "body_pose": 4 * np.pi, "left_hand_pose": 4 * np.pi,
+                "right_hand_pose": 4 * np.pi, "jaw_pose": 4 * np.pi, "betas": 100.0, "expression": 100.0,
+                "transl": 1000.0}
+#: parameters a file may hold more values of than the model uses (AGORA's betas: 11, the first 10 used)
+MAY_BE_LONGER = ("betas", "expression")
+
+
+def _json_numbers(value, what: str) -> None:
+    """Refuse what ``np.asarray`` would silently turn into numbers: booleans, strings, None, objects."""
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _json_numbers(v, what)
+    elif isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise DatasetError(f"{what}: expected numbers, got {type(value).__name__} {value!r}")
+
+
+def finite_array(value, shape_or_size, what: str, *, longer_ok: bool = False, limit: float | None = None
+                 ) -> np.ndarray:
+    """``value`` (JSON numbers) as float32 of the given size (flattened, when an int) or shape, checked finite
+    and, with ``limit``, within +-limit. Exactly ``size`` values unless ``longer_ok`` (then the first ``size``)."""
+    _json_numbers(value, what)
     try:
         arr = np.asarray(value, np.float32)
     except (TypeError, ValueError) as err:
         raise DatasetError(f"{what}: not numeric ({err})") from err
     if isinstance(shape_or_size, int):
         arr = arr.reshape(-1)
-        if arr.size < shape_or_size:
-            raise DatasetError(f"{what}: expected at least {shape_or_size} values, got {arr.size}")
+        if arr.size < shape_or_size or (arr.size > shape_or_size and not longer_ok):
+            raise DatasetError(f"{what}: expected {shape_or_size} values, got {arr.size}")
         arr = arr[:shape_or_size]
     elif arr.shape != tuple(shape_or_size):
         raise DatasetError(f"{what}: expected shape {tuple(shape_or_size)}, got {arr.shape}")
     if not np.isfinite(arr).all():
         raise DatasetError(f"{what}: contains NaN or inf")
+    if limit is not None and np.abs(arr).max(initial=0.0) > limit:
+        raise DatasetError(f"{what}: a value of {float(np.abs(arr).max()):.3g} is outside +-{limit:.3g}")
     return arr
+
+
+def smplx_params(raw, what: str) -> dict:
+    """SMPL-X parameters of a JSON object (AGORA names), each checked for type, size and range."""
+    from bidrn_tf.smplx.joints import PARAM_SIZES
+
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{what}: expected a JSON object")
+    params = {}
+    for name, size in PARAM_SIZES.items():
+        if name not in raw:
+            raise DatasetError(f"{what}: missing key {name!r}")
+        params[name] = finite_array(raw[name], size, f"{what} {name}", longer_ok=name in MAY_BE_LONGER,
+                                    limit=PARAM_LIMITS[name])
+    return params
+
+
+def camera(raw, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(focal, princpt) of a camera JSON object: two numbers each, focal lengths > 0."""
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{what}: expected a JSON object")
+    focal = finite_array(raw.get("focal"), 2, f"{what} focal")
+    princpt = finite_array(raw.get("princpt"), 2, f"{what} princpt")
+    if (focal <= 0).any():
+        raise DatasetError(f"{what} focal: focal lengths must be > 0, got {focal.tolist()}")
+    return focal, princpt
+
+
+def box_xywh(value, what: str, image_wh) -> np.ndarray:
+    """An x, y, w, h box: exactly four numbers, w and h > 0, overlapping the ``image_wh`` image."""
+    box = finite_array(value, 4, what)
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        raise DatasetError(f"{what}: width and height must be > 0, got {box.tolist()}")
+    if x >= image_wh[0] or y >= image_wh[1] or x + w <= 0 or y + h <= 0:
+        raise DatasetError(f"{what}: box {box.tolist()} lies outside the {image_wh[0]}x{image_wh[1]} image")
+    return box
+
+
+def flag(value, what: str) -> bool:
+    """A JSON boolean (or 0 / 1); the string "false" is not one."""
+    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+        return bool(value)
+    raise DatasetError(f"{what}: expected true or false, got {value!r}")
 
 
 def coco_records(ann_path: str, what: str):

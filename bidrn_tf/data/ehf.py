@@ -12,8 +12,9 @@ import os
 
 import numpy as np
 
-from bidrn_tf.data.common import DatasetError, Person, coco_records, finite_array, require_dir, safe_join
+from bidrn_tf.data.common import DatasetError, Person, box_xywh, coco_records, require_dir, safe_join
 
+IMAGE_WH = (1600, 1200)  # every EHF frame
 FOCAL = np.array([1498.22426237, 1498.22426237], np.float32)
 PRINCPT = np.array([790.263706, 578.90334], np.float32)
 
@@ -27,7 +28,7 @@ def load_ehf(data_dir: str) -> list:
         try:
             img = images[ann["image_id"]]
             name = img["file_name"]
-            bbox = finite_array(ann["body_bbox"], 4, f"{where} body_bbox")
+            bbox = box_xywh(ann["body_bbox"], f"{where} body_bbox", IMAGE_WH)
         except (KeyError, TypeError) as err:
             raise DatasetError(f"{where}: missing key {err}") from err
         image_path = safe_join(data_dir, name, f"{where} file_name")
@@ -38,7 +39,7 @@ def load_ehf(data_dir: str) -> list:
             if b is None:
                 part[ours] = None
             else:
-                b = finite_array(b, 4, f"{where} {key}")
+                b = box_xywh(b, f"{where} {key}", IMAGE_WH)
                 part[ours] = np.array([b[0], b[1], b[0] + b[2], b[1] + b[3]], np.float32)
         for p, what in ((image_path, "image"), (mesh_path, "ground-truth mesh")):
             if not os.path.isfile(p):

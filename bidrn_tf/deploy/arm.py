@@ -44,6 +44,8 @@ def benchmark_command(binary: str, graph: str, *, threads: int = 1, num_runs: in
 def adb_commands(binary: str, models: list[str], *, remote_dir: str = "/data/local/tmp/bidrn", serial: str | None = None,
                  **run_options) -> tuple[list[list[str]], list[list[str]]]:
     """(setup commands, one benchmark command per model) for an Android device over adb."""
+    if serial is not None and (not serial or serial.startswith("-") or any(c.isspace() for c in serial)):
+        raise ValueError(f"not an adb device serial: {serial!r}")
     adb = ["adb"] + (["-s", serial] if serial else [])
     remote_bin = f"{remote_dir}/{os.path.basename(binary)}"
     setup = [adb + ["shell", "mkdir", "-p", remote_dir], adb + ["push", binary, remote_bin],
@@ -56,15 +58,30 @@ def adb_commands(binary: str, models: list[str], *, remote_dir: str = "/data/loc
     return setup, runs
 
 
+_HOST = re.compile(r"^(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])$")
+
+
+def check_host(host: str) -> str:
+    """``host`` or ``user@host`` (a name, an IPv4 address or a bracketed IPv6 one); anything else, an option
+    in disguise (``-oProxyCommand=...``) above all, is a ``ValueError``."""
+    if not isinstance(host, str) or host.startswith("-") or not _HOST.match(host):
+        raise ValueError(f"not an ssh host ([user@]host): {host!r}")
+    return host
+
+
 def ssh_commands(binary: str, models: list[str], *, host: str, remote_dir: str = "/tmp/bidrn",
                  **run_options) -> tuple[list[list[str]], list[list[str]]]:
-    """(setup commands, one benchmark command per model) for an aarch64 Linux board reachable by ssh."""
+    """(setup commands, one benchmark command per model) for an aarch64 Linux board reachable by ssh.
+
+    The host is checked (:func:`check_host`) and every command ends its options with ``--``, so no
+    argument can reach ssh or scp as an option."""
+    check_host(host)
     remote_bin = f"{remote_dir}/{os.path.basename(binary)}"
-    setup = [["ssh", host, shlex.join(["mkdir", "-p", remote_dir])],
-             ["scp", binary, *models, f"{host}:{remote_dir}/"],
-             ["ssh", host, shlex.join(["chmod", "+x", remote_bin])]]
-    runs = [["ssh", host, shlex.join(benchmark_command(remote_bin, f"{remote_dir}/{os.path.basename(m)}",
-                                                       **run_options))] for m in models]
+    setup = [["ssh", "--", host, shlex.join(["mkdir", "-p", remote_dir])],
+             ["scp", "--", binary, *models, f"{host}:{remote_dir}/"],
+             ["ssh", "--", host, shlex.join(["chmod", "+x", remote_bin])]]
+    runs = [["ssh", "--", host, shlex.join(benchmark_command(remote_bin, f"{remote_dir}/{os.path.basename(m)}",
+                                                             **run_options))] for m in models]
     return setup, runs
 
 
@@ -138,19 +155,26 @@ def main(argv=None) -> int:
     import subprocess
     import sys
 
+    from bidrn_tf.cli import non_negative_int, positive_int
     from bidrn_tf.fileio import write_atomic, write_report
+
+    def _host_arg(text):
+        try:
+            return check_host(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
 
     ap = argparse.ArgumentParser(description="Benchmark .tflite files on an ARM device with lce_benchmark_model")
     ap.add_argument("models", nargs="+", help=".tflite files (or, with --parse, recorded output files)")
     where = ap.add_mutually_exclusive_group(required=True)
     where.add_argument("--adb", action="store_true", help="Android device over adb")
-    where.add_argument("--ssh", metavar="HOST", help="aarch64 Linux board over ssh / scp")
+    where.add_argument("--ssh", metavar="HOST", type=_host_arg, help="aarch64 Linux board over ssh / scp ([user@]host)")
     where.add_argument("--parse", action="store_true", help="only parse recorded lce_benchmark_model output")
     ap.add_argument("--binary", help="lce_benchmark_model built for the device (aarch64)")
     ap.add_argument("--serial", default=None, help="adb device serial")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--num-runs", type=int, default=50)
-    ap.add_argument("--warmup-runs", type=int, default=5)
+    ap.add_argument("--threads", type=positive_int, default=1)
+    ap.add_argument("--num-runs", type=positive_int, default=50)
+    ap.add_argument("--warmup-runs", type=non_negative_int, default=5)
     ap.add_argument("--op-profiling", action="store_true")
     ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     ap.add_argument("--out", default="out/arm_benchmark")

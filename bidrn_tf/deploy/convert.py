@@ -34,7 +34,7 @@ import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
 from bidrn_tf.deploy import flatbuffer
-from bidrn_tf.fileio import write_atomic
+from bidrn_tf.fileio import write_set
 from bidrn_tf.models.backbones import METHODS
 from bidrn_tf.ops import rotations
 
@@ -187,6 +187,7 @@ def format_summary(s: dict) -> str:
 
 
 def main(argv=None) -> int:
+    from bidrn_tf.cli import check_outputs, non_negative_int
     from bidrn_tf.inference import prepare_model, sample_photo
     from bidrn_tf.models.checkpoints import CheckpointError
     from bidrn_tf.models.config import PRESETS
@@ -199,8 +200,9 @@ def main(argv=None) -> int:
     ap.add_argument("--smplx-model", default=None,
                     help="SMPLX_NEUTRAL.npz for --with-smplx (default: the checkpoint's, else the generated "
                          "SMPL-X-format stand-in)")
-    ap.add_argument("--output", required=True, help="the .tflite to write (a .json report is written beside it)")
-    ap.add_argument("--verify", type=int, default=0, metavar="N",
+    ap.add_argument("--output", required=True,
+                    help="the .tflite to write (a .json report of the same name is written beside it)")
+    ap.add_argument("--verify", type=non_negative_int, default=0, metavar="N",
                     help="compare with Keras on N random images and the sample photo")
     ap.add_argument("--allow-float-convs", action="store_true",
                     help="convert even if some 1-bit-weight layers cannot become LceBconv2d (e.g. dorefa)")
@@ -208,7 +210,9 @@ def main(argv=None) -> int:
                     help="model size without a checkpoint (default: paper); a checkpoint brings its own")
     args = ap.parse_args(argv)
     cfg = PRESETS[args.preset] if args.preset else None
+    report = os.path.splitext(args.output)[0] + ".json"
     try:
+        check_outputs(output=args.output, report=report)  # before the slow build and conversion
         smplx_model = args.smplx_model
         if args.with_smplx and smplx_model is None and args.checkpoint is None:
             smplx_model = model_or_stand_in(None, os.path.dirname(os.path.abspath(args.output)))
@@ -229,8 +233,7 @@ def main(argv=None) -> int:
     print(format_summary(summary))
     if args.method != "fp" and conv.bconv_share < 0.98:
         print(f"WARNING: only {100 * conv.bconv_share:.1f} % of the binarized MACs run in LceBconv2d (goal 98 %)")
-    write_atomic(args.output, conv.flatbuffer)
-    if args.verify:
+    if args.verify:  # all the work before the first write: the model and its report are written together
         rng = np.random.default_rng(0)
         images = np.concatenate([rng.uniform(size=(args.verify, *cfg.image_hw, 3)).astype(np.float32),
                                  sample_photo(cfg.image_hw)])
@@ -238,8 +241,7 @@ def main(argv=None) -> int:
         print(f"\nfidelity on {args.verify} random images + the sample photo (LCE interpreter, indirect kernel):")
         print(format_compare(rows))
         summary["fidelity"] = rows
-    report = os.path.splitext(args.output)[0] + ".json"
-    write_atomic(report, json.dumps(summary, indent=1).encode())
+    write_set({args.output: conv.flatbuffer, report: json.dumps(summary, indent=1).encode()})
     print(f"wrote {args.output} and {report}")
     return 0
 

@@ -99,19 +99,40 @@ def variants_for(label: str, fb: bytes, kernels, threads) -> list[Variant]:
     return [Variant(label, "tflite", None, t) for t in threads]
 
 
+def labels_for(paths: list[str]) -> list[str]:
+    """A distinct row label per model file: its name without extension, or, where two names collide, the
+    shortest trailing part of the path that tells them apart (``a/model``, ``b/model``). The same file
+    twice is an error."""
+    real = [os.path.realpath(p) for p in paths]
+    twice = sorted({p for p, r in zip(paths, real) if real.count(r) > 1})
+    if twice:
+        raise ValueError(f"the same model file is given more than once: {twice}")
+    parts = [os.path.splitext(r)[0].split(os.sep) for r in real]
+    labels = []
+    for mine in parts:
+        depth = 1
+        while any(other is not mine and other[-depth:] == mine[-depth:] for other in parts):
+            depth += 1
+        labels.append("/".join(mine[-depth:]))
+    return labels
+
+
 def main(argv=None) -> int:
+    from bidrn_tf.cli import check_outputs, non_negative_int, positive_int
+
     ap = argparse.ArgumentParser(description="Time .tflite models alternately (LCE interpreter / TF Lite)")
     ap.add_argument("models", nargs="+", help=".tflite files; ratios are to the first variant")
     ap.add_argument("--kernels", nargs="+", default=["indirect"], choices=flatbuffer.KERNELS,
                     help="binary-conv kernels for models with Lce ops (default: indirect)")
-    ap.add_argument("--threads", nargs="+", type=int, default=[1])
-    ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", nargs="+", type=positive_int, default=[1])
+    ap.add_argument("--repeats", type=positive_int, default=20)
+    ap.add_argument("--warmup", type=non_negative_int, default=2)
     ap.add_argument("--out", default="out/benchmark", help="writes <out>.json and <out>.md")
     args = ap.parse_args(argv)
     try:
-        models = {os.path.splitext(os.path.basename(p))[0]: (p, flatbuffer.read_flatbuffer(p)) for p in args.models}
-    except (FileNotFoundError, flatbuffer.FlatbufferError) as err:
+        check_outputs(json_report=args.out + ".json", markdown_report=args.out + ".md")
+        models = {label: (p, flatbuffer.read_flatbuffer(p)) for label, p in zip(labels_for(args.models), args.models)}
+    except (FileNotFoundError, ValueError) as err:  # FlatbufferError is a ValueError
         print(f"error: {err}", file=sys.stderr)
         return 2
     runners, variants = {}, []

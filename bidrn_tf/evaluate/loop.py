@@ -56,7 +56,8 @@ def main(argv=None) -> int:
 
     from bidrn_tf.data import DATASETS, load_people
     from bidrn_tf.data.common import DatasetError
-    from bidrn_tf.fileio import write_atomic
+    from bidrn_tf.cli import check_outputs, positive_int
+    from bidrn_tf.fileio import write_set
     from bidrn_tf.models.checkpoints import CheckpointError, load_trained, read_meta
 
     ap = argparse.ArgumentParser(description="Evaluate a checkpoint: MPVPE / PA-MPVPE / PA-MPJPE in mm")
@@ -67,10 +68,12 @@ def main(argv=None) -> int:
     ap.add_argument("--smplx-model", default=None, help="default: the one the checkpoint was trained with")
     ap.add_argument("--split", default="validation", choices=("train", "validation"))
     ap.add_argument("--resolution", default="720", choices=("720", "2160"))
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=positive_int, default=8)
     ap.add_argument("--out", default=None, help="JSON path (default: beside the checkpoint)")
     args = ap.parse_args(argv)
+    out = args.out or os.path.join(os.path.dirname(args.checkpoint), f"eval_{args.dataset}_{args.split}.json")
     try:
+        check_outputs(out=out, table=os.path.splitext(out)[0] + ".md")
         read_meta(args.checkpoint, method=args.method)  # cheap checks before reading data and building
         people = load_people(args.dataset, args.data_dir, args.split,
                              (720, 1280) if args.resolution == "720" else (2160, 3840))
@@ -86,8 +89,6 @@ def main(argv=None) -> int:
     table = metrics.format_table({f"{body.method} ({args.dataset} {args.split}, {result['count']} persons)":
                                   result["mean"]})
     print("\n" + table)
-    out = args.out or os.path.join(os.path.dirname(args.checkpoint), f"eval_{args.dataset}_{args.split}.json")
-    write_atomic(out, json.dumps(result, indent=1).encode())
-    write_atomic(os.path.splitext(out)[0] + ".md", table.encode())
+    write_set({out: json.dumps(result, indent=1).encode(), os.path.splitext(out)[0] + ".md": table.encode()})
     print(f"wrote {out}")
     return 0

@@ -1,10 +1,15 @@
 """Saving and loading model weights with the method recorded beside them.
 
-A checkpoint is a TF weights file (``model.save_weights``) plus ``<path>.meta.json`` naming the method,
-written after the weights (the meta file is the commit marker: a checkpoint without it is incomplete).
+A checkpoint is a TF weights file (``model.save_weights``) plus ``<path>.meta.json`` naming the method and
+the model configuration, written after the weights (the meta file is the commit marker: a checkpoint
+without it is incomplete). Loading is strict: every weight of the model must come from the checkpoint
+and every value of the checkpoint must find its weight, and the metadata carries a digest of what
+describes the architecture, so an edited metadata file (another method, another ``image_hw``) is an
+error instead of a model that loads partly or runs at a size it was not trained at.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -15,9 +20,16 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, incomplete, corrupt or made for another method."""
 
 
+def _digest(meta: dict) -> str:
+    """sha256 of what describes the architecture: the method and the model configuration."""
+    described = {"method": meta.get("method"), "model_config": meta.get("model_config")}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
 def save_weights(model, path: str, *, method: str, **meta) -> None:
     model.save_weights(path)
-    write_atomic(path + ".meta.json", json.dumps({"method": method, **meta}).encode())
+    meta = {"method": method, **meta}
+    write_atomic(path + ".meta.json", json.dumps({**meta, "architecture_sha256": _digest(meta)}).encode())
 
 
 def read_meta(path: str, *, method: str | None = None) -> dict:
@@ -35,6 +47,9 @@ def read_meta(path: str, *, method: str | None = None) -> dict:
         raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: {err}") from err
     if not isinstance(meta, dict) or "method" not in meta:
         raise CheckpointError(f"checkpoint metadata {meta_path!r} is corrupt: no method recorded")
+    if "architecture_sha256" in meta and meta.pop("architecture_sha256") != _digest(meta):
+        raise CheckpointError(f"checkpoint metadata {meta_path!r} was changed after the weights were saved: its "
+                              f"method or model configuration is not the one the weights belong to")
     if method is not None and meta["method"] != method:
         found = meta["method"]
         raise CheckpointError(f"checkpoint {path!r} was trained with method {found!r}, not {method!r}; "
@@ -43,11 +58,19 @@ def read_meta(path: str, *, method: str | None = None) -> dict:
 
 
 def load_weights(model, path: str, *, method: str) -> dict:
+    """Load every weight of ``model`` from ``path`` or raise :class:`CheckpointError` naming the mismatch."""
     meta = read_meta(path, method=method)
     try:
-        model.load_weights(path)
+        status = model.load_weights(path)
     except Exception as err:
         raise CheckpointError(f"cannot load checkpoint {path!r}: {err}") from err
+    try:
+        if status is not None:  # None for .h5 files, whose loader checks shapes itself
+            status.assert_consumed()  # every checkpoint value used, every model weight restored
+    except AssertionError as err:
+        first = str(err).strip().splitlines()[0][:300]
+        raise CheckpointError(f"checkpoint {path!r} does not match the {method} model it is loaded into "
+                              f"(not every weight loads): {first}") from None
     return meta
 
 

@@ -90,6 +90,12 @@ def read_raw(path: str, *, allow_pickle: bool = False) -> dict:
             raise
         except Exception as err:
             raise ModelFileError(f"cannot read SMPL-X pickle {path!r}: {err}") from err
+    if not zipfile.is_zipfile(path):  # np.load would return a bare array for an .npy under an .npz name
+        with open(path, "rb") as f:
+            head = f.read(6)
+        what = "a single .npy array" if head == b"\x93NUMPY" else "not a .npz (zip) archive"
+        raise ModelFileError(f"cannot read SMPL-X model file {path!r}: it is {what}; expected the .npz release "
+                             f"of SMPL-X")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -113,8 +119,15 @@ def parse(raw: dict, *, source: str = "model file") -> SMPLXArrays:
     v = np.asarray(raw["v_template"], np.float64)
     _expect("v_template", v, (None, 3))
     n = v.shape[0]
-    faces = np.asarray(raw["f"]).astype(np.int64)
+    if n < 1:
+        raise ModelFileError("SMPL-X v_template has no vertices")
+    raw_faces = np.asarray(raw["f"])
+    if raw_faces.dtype.kind not in "iu":
+        raise ModelFileError(f"SMPL-X faces 'f' must be integer vertex indices, got {raw_faces.dtype}")
+    faces = raw_faces.astype(np.int64)
     _expect("f", faces, (None, 3))
+    if faces.shape[0] == 0:
+        raise ModelFileError("SMPL-X faces 'f' is empty (0 triangles)")
     if faces.min() < 0 or faces.max() >= n:
         raise ModelFileError(f"SMPL-X faces index vertices outside [0, {n})")
     shapedirs = np.asarray(raw["shapedirs"], np.float64)
@@ -127,6 +140,11 @@ def parse(raw: dict, *, source: str = "model file") -> SMPLXArrays:
     _expect("J_regressor", j_reg, (NUM_JOINTS, n))
     weights = np.asarray(raw["weights"], np.float64)
     _expect("weights", weights, (n, NUM_JOINTS))
+    sums = weights.sum(1)
+    if weights.min() < -1e-6 or not np.allclose(sums, 1.0, atol=1e-3):
+        bad = int(np.sum(~np.isclose(sums, 1.0, atol=1e-3)))
+        raise ModelFileError(f"SMPL-X skinning weights must be non-negative and sum to 1 per vertex; {bad} of {n} "
+                             f"vertices do not (sums from {sums.min():.3g} to {sums.max():.3g})")
     kintree = np.asarray(raw["kintree_table"]).astype(np.int64)
     _expect("kintree_table", kintree, (2, NUM_JOINTS))
     parents = [-1] + [int(p) for p in kintree[0, 1:]]

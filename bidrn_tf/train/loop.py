@@ -72,34 +72,136 @@ def make_strategy(name: str):
     raise ValueError(f"strategy must be default, mirrored or multiworker, got {name!r}")
 
 
+class TrainingInterrupted(TrainingError):
+    """Ctrl-C: the run stopped after its current step; its last complete checkpoint is intact."""
+
+
+class _StopOnInterrupt:
+    """While training, Ctrl-C (SIGINT) asks the loop to stop after the step in progress; a second Ctrl-C
+    interrupts at once. (Only the main thread can install signal handlers; elsewhere Ctrl-C is untouched.)"""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.requested = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: stopping after this step (press it again to stop at once)", flush=True)
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def committed_checkpoint(out: str) -> str | None:
+    """The checkpoint that ``<out>/checkpoints/checkpoint`` (the index CheckpointManager writes last) names,
+    or ``None`` when there is no index yet. An index that cannot be read, or that names files that are
+    missing, is a :class:`TrainingError`: resuming would otherwise restart at step 0 with only a warning."""
+    ckpt_dir = os.path.join(out, "checkpoints")
+    index = os.path.join(ckpt_dir, "checkpoint")
+    if not os.path.exists(index):
+        return None
+    state = tf.train.get_checkpoint_state(ckpt_dir)  # None (and a TF warning) when the index does not parse
+    if state is None or not state.model_checkpoint_path:
+        raise TrainingError(f"checkpoint index {index!r} is unreadable (truncated or corrupt); restore it, or delete "
+                            f"{ckpt_dir!r} to start the run again")
+    path = os.path.join(ckpt_dir, os.path.basename(state.model_checkpoint_path))
+    if not os.path.exists(path + ".index"):
+        raise TrainingError(f"checkpoint index {index!r} names {path!r}, whose files are missing")
+    return path
+
+
 def _check_run(cfg: TrainConfig, run_path: str) -> None:
-    if os.path.exists(run_path):
-        if not cfg.resume:
-            raise TrainingError(f"{cfg.out!r} already holds a run; pass --resume to continue it or choose a new --out")
-        with open(run_path) as f:
-            try:
-                previous = json.load(f)
-            except json.JSONDecodeError as err:
-                raise TrainingError(f"{run_path!r} is corrupt: {err}") from err
-        if previous.get("method") != cfg.method:
-            raise TrainingError(f"{cfg.out!r} was trained with method {previous.get('method')!r}, not {cfg.method!r}")
-        if previous.get("preset") != cfg.preset:
-            raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
+    """A run folder that already holds a run needs the same method and preset, and ``--resume`` - unless that
+    run never committed a checkpoint nor final weights: then it failed early and is simply started again."""
+    if not os.path.exists(run_path):
+        return
+    with open(run_path) as f:
+        try:
+            previous = json.load(f)
+        except json.JSONDecodeError as err:
+            raise TrainingError(f"{run_path!r} is corrupt: {err}") from err
+    if not isinstance(previous, dict):
+        raise TrainingError(f"{run_path!r} is corrupt: not a JSON object")
+    if previous.get("method") != cfg.method:
+        raise TrainingError(f"{cfg.out!r} was trained with method {previous.get('method')!r}, not {cfg.method!r}")
+    if previous.get("preset") != cfg.preset:
+        raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
+    started = committed_checkpoint(cfg.out) is not None or os.path.exists(os.path.join(cfg.out, "final"))
+    if not started:
+        print(f"NOTE: {cfg.out!r} holds a run that stopped before its first checkpoint: starting it again")
+    elif not cfg.resume:
+        raise TrainingError(f"{cfg.out!r} already holds a run; pass --resume to continue it or choose a new --out")
+
+
+def _check_config(cfg: TrainConfig) -> None:
+    if cfg.method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {cfg.method!r}")
+    if cfg.preset not in PRESETS:
+        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {cfg.preset!r}")
+    for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if not (isinstance(cfg.lr, (int, float)) and np.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {cfg.lr!r}")
+    if not os.path.isfile(cfg.smplx_model):
+        raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
+    if os.path.exists(cfg.out) and not os.path.isdir(cfg.out):
+        raise ValueError(f"--out {cfg.out!r} is a file, not a run folder")
+
+
+class _RunLock:
+    """An exclusive lock on ``<out>/.lock`` for the life of a training process: a second process training into
+    the same folder stops at once instead of mixing its checkpoints with the first one's."""
+
+    def __init__(self, out: str):
+        import fcntl
+
+        os.makedirs(out, exist_ok=True)
+        self._file = open(os.path.join(out, ".lock"), "a")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise TrainingError(f"another training process is using {out!r}; wait for it or choose a new --out") \
+                from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()  # closing releases the lock
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) training; returns a summary dict (steps, seconds, images/s, last losses)."""
+    """Run (or resume) training; returns a summary dict (steps, seconds, images/s, last losses).
+
+    The run folder is locked for the whole run (one training process per folder; with
+    ``strategy="multiworker"`` the workers share it and no lock is taken)."""
+    _check_config(cfg)
+    if cfg.strategy == "multiworker":
+        return _train(cfg)
+    with _RunLock(cfg.out):
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> dict:
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.models.whole_body import build_model
     from bidrn_tf.train.losses import losses
 
-    if cfg.method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {cfg.method!r}")
-    if cfg.preset not in PRESETS:
-        raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {cfg.preset!r}")
-    if not os.path.isfile(cfg.smplx_model):
-        raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
     model_cfg = PRESETS[cfg.preset]
     run_path = os.path.join(cfg.out, "run.json")
     _check_run(cfg, run_path)
@@ -122,9 +224,13 @@ def train(cfg: TrainConfig) -> dict:
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
     manager = tf.train.CheckpointManager(ckpt, os.path.join(cfg.out, "checkpoints"), max_to_keep=2)
-    if cfg.resume and manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
+    latest = committed_checkpoint(cfg.out) if cfg.resume else None
+    if latest:
+        try:
+            ckpt.restore(latest).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as err:
+            raise TrainingError(f"cannot resume from {latest!r}: {str(err).splitlines()[0]}") from err
+        print(f"resumed from {latest} at step {int(step.numpy())}")
     elif cfg.resume:
         print("--resume: no complete checkpoint yet (none named in the index file), starting at step 0")
     per_replica_scale = 1.0 / strategy.num_replicas_in_sync
@@ -154,39 +260,42 @@ def train(cfg: TrainConfig) -> dict:
 
         bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.method}", unit="step")
     t0, trained, last = None, 0, {}  # the clock starts after the first step (graph tracing)
-    while int(step.numpy()) < cfg.steps:
-        s = int(step.numpy())
-        epoch, skip = divmod(s, steps_per_epoch)
-        ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True, input_hw=model_cfg.image_hw,
-                          seed=cfg.seed, epoch=epoch, skip_batches=skip)
-        for batch in strategy.experimental_distribute_dataset(ds):
-            total, parts = train_step(batch)
-            step.assign_add(1)
-            s = int(step.numpy())
-            if t0 is None:
-                t0 = time.perf_counter()
-            else:
-                trained += 1
-            if not np.isfinite(float(total)):
-                raise TrainingError(f"loss became {float(total)} at step {s}; lower --lr")
-            if s % cfg.log_every == 0 or s == cfg.steps:
-                last = {k: float(v) for k, v in parts.items()}
-                with writer.as_default(step=s):
-                    tf.summary.scalar("loss/total", total)
-                    for k, v in parts.items():
-                        tf.summary.scalar(f"loss/{k}", v)
-                    tf.summary.scalar("learning_rate", schedule(s))
-            if s % cfg.checkpoint_every == 0 or s == cfg.steps:
-                manager.save(checkpoint_number=s)
-            if bar:
-                bar.update(1)
-                bar.set_postfix(loss=f"{float(total):.3f}")
-            if s >= cfg.steps:
-                break
+    with _StopOnInterrupt() as stop:
+        while int(step.numpy()) < cfg.steps and not stop.requested:
+            epoch, skip = divmod(int(step.numpy()), steps_per_epoch)
+            ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True,
+                              input_hw=model_cfg.image_hw, seed=cfg.seed, epoch=epoch, skip_batches=skip)
+            for batch in strategy.experimental_distribute_dataset(ds):
+                total, parts = train_step(batch)
+                step.assign_add(1)
+                s = int(step.numpy())
+                if t0 is None:
+                    t0 = time.perf_counter()
+                else:
+                    trained += 1
+                if not np.isfinite(float(total)):
+                    raise TrainingError(f"loss became {float(total)} at step {s}; lower --lr")
+                if s % cfg.log_every == 0 or s == cfg.steps:
+                    last = {k: float(v) for k, v in parts.items()}
+                    with writer.as_default(step=s):
+                        tf.summary.scalar("loss/total", total)
+                        for k, v in parts.items():
+                            tf.summary.scalar(f"loss/{k}", v)
+                        tf.summary.scalar("learning_rate", schedule(s))
+                if s % cfg.checkpoint_every == 0 or s == cfg.steps:
+                    manager.save(checkpoint_number=s)
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{float(total):.3f}")
+                if s >= cfg.steps or stop.requested:  # Ctrl-C: stop after the step in progress
+                    break
     if bar:
         bar.close()
-    seconds = time.perf_counter() - t0 if t0 is not None else 0.0
     writer.flush()
+    if stop.requested:
+        raise TrainingInterrupted(f"interrupted at step {int(step.numpy())}; the last complete checkpoint is "
+                                  f"{committed_checkpoint(cfg.out)!r}: continue with --resume")
+    seconds = time.perf_counter() - t0 if t0 is not None else 0.0
     export_final(model, cfg, model_cfg)
     summary = {"method": cfg.method, "steps": int(step.numpy()), "timed_steps": trained,
                "seconds_after_first_step": seconds,
@@ -220,6 +329,7 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
+    from bidrn_tf.cli import positive_int
     from bidrn_tf.data import DATASETS
     from bidrn_tf.data.common import DatasetError
     from bidrn_tf.data.synthetic import default_dataset
@@ -232,11 +342,11 @@ def main(argv=None) -> int:
     ap.add_argument("--smplx-model", default=None, help="SMPLX_NEUTRAL.npz (default: generated stand-in)")
     ap.add_argument("--out", required=True, help="run folder (checkpoints, TensorBoard logs, final weights)")
     ap.add_argument("--preset", default="paper", choices=tuple(PRESETS), help="model size (small: for CPUs)")
-    ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--batch-size", type=int, default=8, help="global batch size")
+    ap.add_argument("--steps", type=positive_int, default=1000)
+    ap.add_argument("--batch-size", type=positive_int, default=8, help="global batch size")
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--checkpoint-every", type=int, default=100)
-    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--checkpoint-every", type=positive_int, default=100)
+    ap.add_argument("--log-every", type=positive_int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"))
     ap.add_argument("--resolution", default="720", choices=("720", "2160"), help="AGORA image layout")
@@ -257,6 +367,9 @@ def main(argv=None) -> int:
             checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
             resume=args.resume))
+    except TrainingInterrupted as err:
+        print(f"stopped: {err}", file=sys.stderr)
+        return 130  # the shell's code for Ctrl-C
     except (DatasetError, TrainingError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

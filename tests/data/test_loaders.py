@@ -1,6 +1,7 @@
 """Loaders on tiny fixtures in the real AGORA / EHF formats (written here), pipeline geometry, bad inputs."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -69,6 +70,37 @@ def test_agora_bad_inputs(tmp_path, breakage, message):
     if breakage in ("escape", "absolute", "missing_key"):
         write_json(ann_path, db)
     with pytest.raises(DatasetError, match=message) as err:
+        load_agora(root, "train")
+    assert "\n" not in str(err.value)
+
+
+def _edit_person(root, ann=None, params=None, cam=None):
+    ann_path = os.path.join(root, "AGORA_train_SMPLX.json")
+    if ann:
+        db = json.load(open(ann_path))
+        db["annotations"][0].update(ann)
+        write_json(ann_path, db)
+    if params:
+        write_json(os.path.join(root, "params/p0.json"), {**PARAMS, **params})
+    if cam:
+        write_json(os.path.join(root, "cams/c0.json"), cam)
+
+
+@pytest.mark.parametrize("edit,message", [
+    (dict(params={"body_pose": [1e30] * 63}), "body_pose: a value of 1e+30 is outside"),
+    (dict(params={"body_pose": [0.1] * 500}), "body_pose: expected 63 values, got 500"),
+    (dict(params={"betas": True}), "betas: expected numbers, got bool True"),
+    (dict(params={"jaw_pose": ["0", 0, 0]}), "jaw_pose: expected numbers, got str"),
+    (dict(ann={"bbox": [-9000.0, 600.0, 600.0, 1200.0]}), "lies outside the 3840x2160 image"),
+    (dict(ann={"bbox": [300.0, 600.0, 0.0, 1200.0]}), "width and height must be > 0"),
+    (dict(ann={"face_bbox": [450.0, 600.0, 120.0, 150.0, 1.0]}), "face_bbox: expected 4 values, got 5"),
+    (dict(ann={"is_valid": "false"}), "is_valid: expected true or false, got 'false'"),
+    (dict(cam={"focal": [0, 0], "princpt": [1920.0, 1080.0]}), "focal lengths must be > 0"),
+])
+def test_agora_ground_truth_is_checked_for_type_size_and_range(tmp_path, edit, message):
+    root = make_agora(str(tmp_path / "agora"))
+    _edit_person(root, **edit)
+    with pytest.raises(DatasetError, match=re.escape(message)) as err:
         load_agora(root, "train")
     assert "\n" not in str(err.value)
 

@@ -145,6 +145,25 @@ def test_cli_checkpoint_errors(tmp_path, capsys, smplx_model_path):
     assert not os.path.exists(out)
 
 
+@pytest.mark.parametrize("output,message", [("model.json", "is the same file as output"),
+                                            ("a_dir", "is a directory"), ("a_file/m.tflite", "is a file, not a folder")])
+def test_cli_checks_outputs_before_any_work(tmp_path, capsys, output, message):
+    """A report that would replace the model, a folder, a path under a file: refused at once, nothing written."""
+    os.makedirs(tmp_path / "a_dir")
+    (tmp_path / "a_file").write_text("x")
+    before = sorted(os.listdir(tmp_path))
+    code, io = _cli(capsys, "--method", "bnn", "--preset", "tiny", "--output", str(tmp_path / output))
+    assert code == 2 and message in io.err and io.err.count("\n") == 1 and "converting" not in io.out
+    assert sorted(os.listdir(tmp_path)) == before and not os.listdir(tmp_path / "a_dir")
+
+
+def test_cli_refuses_a_negative_verify_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        convert.main(["--method", "bnn", "--output", str(tmp_path / "m.tflite"), "--verify", "-1"])
+    assert exit_.value.code == 2 and "--verify: must be at least 0" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
+
+
 def test_corrupt_checkpoint_weights(tmp_path, smplx_model_path):
     cfg = ModelConfig(image_hw=(64, 48), body_hw=(64, 48), hand_hw=(32, 32), face_hw=(32, 32), body_depth=18,
                       hand_depth=18)

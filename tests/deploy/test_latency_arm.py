@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bidrn_tf.deploy import arm
+from bidrn_tf.deploy import arm, flatbuffer
 from bidrn_tf.deploy.convert import convert
 from bidrn_tf.deploy import latency as benchmark
 
@@ -64,8 +64,26 @@ def test_adb_and_ssh_commands():
     assert remote == ["/data/local/tmp/bidrn/lce_benchmark_model", "--graph=/data/local/tmp/bidrn/a b.tflite",
                       "--num_threads=1", "--num_runs=30", "--warmup_runs=5", "--enable_op_profiling=true"]
     setup, runs = arm.ssh_commands("lce_benchmark_model", ["m.tflite"], host="pi@board", threads=4)
-    assert setup[1] == ["scp", "lce_benchmark_model", "m.tflite", "pi@board:/tmp/bidrn/"]
-    assert runs[0][:2] == ["ssh", "pi@board"] and "--num_threads=4" in runs[0][2]
+    assert setup[1] == ["scp", "--", "lce_benchmark_model", "m.tflite", "pi@board:/tmp/bidrn/"]
+    assert runs[0][:3] == ["ssh", "--", "pi@board"] and "--num_threads=4" in runs[0][3]
+
+
+@pytest.mark.parametrize("host", ["-oProxyCommand=touch /tmp/pwned", "pi@-x", "a b", "", "host;rm", "u@h@x"])
+def test_ssh_hosts_that_are_options_or_garbage_are_refused(host, capsys):
+    with pytest.raises(ValueError, match="not an ssh host"):
+        arm.ssh_commands("lce_benchmark_model", ["m.tflite"], host=host)
+    with pytest.raises(SystemExit) as exit_:
+        arm.main(["--binary", "b", f"--ssh={host}", "--dry-run", "m.tflite"])
+    assert exit_.value.code == 2 and "not an ssh host" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [(["--num-runs", "-5"], "--num-runs: must be at least 1"),
+                                          (["--threads", "0"], "--threads: must be at least 1"),
+                                          (["--warmup-runs", "x"], "expected a whole number")])
+def test_run_arm_numbers_are_checked(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        arm.main(["--adb", "--binary", "b", "--dry-run", *args, "m.tflite"])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_run_arm_script_parse_mode(tmp_path):
@@ -124,3 +142,41 @@ def test_benchmark_rejects_corrupt_and_missing_files(tmp_path, capsys):
     assert benchmark.main([str(tmp_path / "none.tflite"), "--out", str(tmp_path / "b")]) == 2
     assert "model file not found" in capsys.readouterr().err
     assert not os.path.exists(str(tmp_path / "b.json"))
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.99])
+def test_truncated_flatbuffers_are_refused_before_any_interpreter(tmp_path, capsys, keep):
+    """A .tflite cut short passes the header check; the interpreter would crash (exit 139) on it."""
+    whole = open(_tiny_tflite(str(tmp_path / "whole.tflite"), True), "rb").read()
+    deploy_ok = flatbuffer.verify(whole)  # the complete file passes
+    assert deploy_ok is None
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes(whole[:int(len(whole) * keep)])
+    assert benchmark.main([str(cut), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "cut.tflite" in err and "truncated or corrupt TF Lite flatbuffer" in err and err.count("\n") == 1
+    with pytest.raises(flatbuffer.FlatbufferError, match="truncated or corrupt"):
+        flatbuffer.Runner(whole[:int(len(whole) * keep)])
+    assert not os.path.exists(str(tmp_path / "b.json"))
+
+
+@pytest.mark.parametrize("args,message", [(["--repeats", "0"], "--repeats: must be at least 1"),
+                                          (["--threads", "0"], "--threads: must be at least 1"),
+                                          (["--warmup", "-1"], "--warmup: must be at least 0")])
+def test_benchmark_numbers_are_checked(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        benchmark.main([str(tmp_path / "m.tflite"), *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_benchmark_labels_models_with_the_same_name_apart(tmp_path, capsys):
+    os.makedirs(tmp_path / "a")
+    os.makedirs(tmp_path / "b")
+    a = _tiny_tflite(str(tmp_path / "a" / "model.tflite"), False)
+    b = _tiny_tflite(str(tmp_path / "b" / "model.tflite"), False)
+    out = str(tmp_path / "bench")
+    assert benchmark.main([a, b, "--repeats", "1", "--warmup", "0", "--out", out]) == 0
+    assert [r["variant"] for r in json.load(open(out + ".json"))["rows"]] == [
+        "a/model [tflite+xnnpack, 1 thr]", "b/model [tflite+xnnpack, 1 thr]"]
+    assert benchmark.main([a, a, "--out", out + "2"]) == 2
+    assert "more than once" in capsys.readouterr().err

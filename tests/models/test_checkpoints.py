@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -34,3 +36,33 @@ def test_missing_corrupt_and_mismatched(tmp_path):
     other = tf.keras.Model(i, tf.keras.layers.Dense(5)(i))  # different architecture
     with pytest.raises(CheckpointError, match="cannot load"):
         load_weights(other, path, method="fp")
+
+
+def test_weights_of_another_architecture_are_refused_whole(tmp_path):
+    """A checkpoint that would load only partly (here: the model has one more layer, whose weights the
+    checkpoint lacks) is an error, not a half-initialised model."""
+    path = str(tmp_path / "w")
+    save_weights(_model(), path, method="fp")
+    i = tf.keras.Input((4,))
+    bigger = tf.keras.Model(i, [tf.keras.layers.Dense(3)(i), tf.keras.layers.Dense(2)(i)])
+    with pytest.raises(CheckpointError, match="does not match the fp model"):
+        load_weights(bigger, path, method="fp")
+
+
+@pytest.mark.parametrize("edit", [{"method": "bnn"}, {"model_config": {"image_hw": [256, 192]}}])
+def test_edited_metadata_is_refused(tmp_path, edit):
+    path = str(tmp_path / "w")
+    save_weights(_model(), path, method="fp", model_config={"image_hw": [128, 96]})
+    meta = json.loads((tmp_path / "w.meta.json").read_text())
+    (tmp_path / "w.meta.json").write_text(json.dumps({**meta, **edit}))
+    with pytest.raises(CheckpointError, match="was changed after the weights were saved"):
+        load_weights(_model(), path, method=edit.get("method", "fp"))
+
+
+def test_unknown_configuration_key_is_refused(tmp_path, smplx_model_path):
+    from bidrn_tf.models.checkpoints import load_trained
+
+    path = str(tmp_path / "w")
+    save_weights(_model(), path, method="fp", model_config={"image_hw": [128, 96], "imgae_hw": [1, 1]})
+    with pytest.raises(CheckpointError, match=r"unknown model configuration key\(s\) \['imgae_hw'\]"):
+        load_trained(path, smplx_model=smplx_model_path)

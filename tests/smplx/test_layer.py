@@ -1,4 +1,5 @@
 """SMPL-X layer vs the reference ``smplx`` package (PyTorch, CPU) on the generated model file."""
+import os
 import pickle
 
 import numpy as np
@@ -139,6 +140,26 @@ def test_missing_keys_and_wrong_shapes(smplx_model_path, tmp_path):
     (tmp_path / "garbage.npz").write_bytes(b"not a zip file at all")
     with pytest.raises(ModelFileError, match="cannot read"):
         load(str(tmp_path / "garbage.npz"))
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda a: dict(a, weights=np.zeros_like(a["weights"])), "skinning weights must be non-negative and sum to 1"),
+    (lambda a: dict(a, f=a["f"].astype(np.float32)), "must be integer vertex indices"),
+    (lambda a: dict(a, f=np.zeros((0, 3), np.int32)), "is empty"),
+])
+def test_model_files_that_look_right_but_are_not(smplx_model_path, tmp_path, change, message):
+    with np.load(smplx_model_path) as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez(tmp_path / "m.npz", **change(arrays))
+    with pytest.raises(ModelFileError, match=message):
+        load(str(tmp_path / "m.npz"))
+
+
+def test_an_npy_under_an_npz_name_is_named(tmp_path):
+    np.save(tmp_path / "m.npy", np.zeros((10475, 3)))
+    os.replace(tmp_path / "m.npy", tmp_path / "SMPLX_NEUTRAL.npz")
+    with pytest.raises(ModelFileError, match="it is a single .npy array"):
+        load(str(tmp_path / "SMPLX_NEUTRAL.npz"))
 
 
 def test_pickle_needs_opt_in_and_cannot_run_code(smplx_model_path, tmp_path):

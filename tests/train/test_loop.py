@@ -110,3 +110,80 @@ def test_optimizer_clips_latent_binary_weights():
     opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
     w = layer.kernel.latent_variable.numpy() if hasattr(layer.kernel, "latent_variable") else layer.kernel.numpy()
     assert np.abs(w).max() <= 1.0 and np.isclose(np.abs(w).max(), 1.0)
+
+
+def _run_folder(tmp_path, method="fp", preset="tiny", index=None):
+    out = tmp_path / "run"
+    os.makedirs(out / "checkpoints")
+    (out / "run.json").write_text(json.dumps({"method": method, "preset": preset}))
+    if index is not None:
+        (out / "checkpoints" / "checkpoint").write_text(index)
+    return str(out)
+
+
+def test_a_run_that_stopped_before_its_first_checkpoint_does_not_block_a_retry(tmp_path, capsys):
+    from bidrn_tf.train.loop import TrainConfig, _check_run
+
+    out = _run_folder(tmp_path)
+    cfg = TrainConfig(method="fp", dataset="synthetic", data_dir="d", smplx_model="m", out=out, preset="tiny")
+    _check_run(cfg, os.path.join(out, "run.json"))  # no error: started again
+    assert "stopped before its first checkpoint" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("index,message", [
+    ('model_checkpoint_path: "ckpt-', "is unreadable (truncated or corrupt)"),
+    ('model_checkpoint_path: "ckpt-4"\nall_model_checkpoint_paths: "ckpt-4"\n', "whose files are missing")])
+def test_a_broken_checkpoint_index_stops_a_resume(tmp_path, capsys, smplx_model_path, index, message):
+    from bidrn_tf.train.loop import main as train_main
+
+    out = _run_folder(tmp_path, index=index)
+    assert train_main(_train_cmd(str(tmp_path / "data"), smplx_model_path, out, "--resume")[2:]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_the_run_folder_is_locked(tmp_path, capsys, smplx_model_path):
+    from bidrn_tf.train.loop import _RunLock
+    from bidrn_tf.train.loop import main as train_main
+
+    out = str(tmp_path / "run")
+    with _RunLock(out):  # another process, as far as flock is concerned (a second open file description)
+        assert train_main(_train_cmd(str(tmp_path / "data"), smplx_model_path, out)[2:]) == 2
+        assert "another training process is using" in capsys.readouterr().err
+    assert sorted(os.listdir(out)) == [".lock"]
+
+
+@pytest.mark.parametrize("flag,value", [("--steps", "0"), ("--batch-size", "0"), ("--checkpoint-every", "-1")])
+def test_training_numbers_are_checked_before_any_work(tmp_path, capsys, smplx_model_path, flag, value):
+    from bidrn_tf.train.loop import main as train_main
+
+    args = _train_cmd(str(tmp_path / "data"), smplx_model_path, str(tmp_path / "run"))[2:]
+    args[args.index(flag) + 1] = value
+    with pytest.raises(SystemExit) as exit_:
+        train_main(args)
+    assert exit_.value.code == 2 and f"{flag}: must be at least 1" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_after_the_step_in_progress_with_a_usable_checkpoint(tiny_data, smplx_model_path, tmp_path):
+    out = str(tmp_path / "run")
+    cmd = _train_cmd(tiny_data, smplx_model_path, out)
+    cmd[cmd.index("--steps") + 1] = "100000"  # would run for hours
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ckpt_dir = os.path.join(out, "checkpoints")
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None and not (
+            os.path.isdir(ckpt_dir) and tf.train.latest_checkpoint(ckpt_dir)):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "stopping after this step" in stdout
+    assert "stopped: interrupted at step" in stderr and "continue with --resume" in stderr
+    stopped_at = int(stderr.split("interrupted at step ")[1].split(";")[0])
+    latest = tf.train.latest_checkpoint(ckpt_dir)
+    saved = int(tf.train.load_checkpoint(latest).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))  # readable
+    assert saved <= stopped_at < saved + 2 * 2  # within the checkpoint interval (2) of the last checkpoint
+    assert not os.path.exists(os.path.join(out, "final"))

@@ -1,0 +1,55 @@
+"""Checks of command-line input shared by every command: numbers in range and output paths that can be
+written, done while parsing arguments, before any slow work (model build, conversion, training).
+
+Each check raises ``argparse.ArgumentTypeError`` (inside an argparse ``type=``) or ``ValueError`` with one
+message naming the argument and the problem.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 1."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type=``: an integer >= 0."""
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+    return value
+
+
+def check_outputs(**paths: str) -> None:
+    """Check named output files before the work that produces them: each must differ from the others, must
+    not be an existing directory, and its folder must exist or be creatable and be writable.
+
+    ``check_outputs(output="m.tflite", report="m.json")``; raises ``ValueError`` naming the argument.
+    """
+    seen = {}
+    for name, path in paths.items():
+        real = os.path.realpath(path)
+        if real in seen:
+            raise ValueError(f"{name} {path!r} is the same file as {seen[real]}: it would overwrite it")
+        seen[real] = f"{name} {path!r}"
+        if os.path.isdir(path):
+            raise ValueError(f"{name} {path!r} is a directory, not a file")
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            raise ValueError(f"{name} {path!r} exists and is not writable")
+        folder = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(folder):  # the nearest existing ancestor must let us create the rest
+            folder = os.path.dirname(folder)
+        if not os.path.isdir(folder):
+            raise ValueError(f"{name} {path!r}: {folder!r} is a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(f"{name} {path!r}: folder {folder!r} is not writable")

@@ -1,0 +1,37 @@
+"""Atomic writes: one file, and a set of files that is written whole or not at all."""
+import errno
+import os
+
+import pytest
+
+from bidrn_tf import fileio
+
+
+def test_write_set_writes_every_file(tmp_path):
+    files = {str(tmp_path / "a.obj"): b"mesh", str(tmp_path / "sub" / "b.png"): b"png"}
+    fileio.write_set(files)
+    assert {p: open(p, "rb").read() for p in files} == files
+
+
+def test_a_full_disk_leaves_no_file_of_the_set(tmp_path, monkeypatch):
+    calls = []
+    real_fsync = os.fsync
+
+    def fsync(fd):  # the second file does not fit
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    names = ["mesh.obj", "overlay.png", "params.json"]
+    with pytest.raises(OSError, match="No space left"):
+        fileio.write_set({str(tmp_path / n): b"x" for n in names})
+    assert os.listdir(tmp_path) == []  # neither outputs nor temporary files
+
+
+def test_a_failed_rename_takes_back_the_files_already_in_place(tmp_path):
+    os.makedirs(tmp_path / "taken.png")  # a folder where the second file should go
+    with pytest.raises(OSError):
+        fileio.write_set({str(tmp_path / "mesh.obj"): b"m", str(tmp_path / "taken.png"): b"p"})
+    assert os.listdir(tmp_path) == ["taken.png"] and os.listdir(tmp_path / "taken.png") == []
