@@ -43,12 +43,15 @@ def _read_photo(path: str) -> np.ndarray:
             keep = im.mode in ("RGB", "RGBA", "L")
             im = im if keep else im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
             return np.asarray(im)
-    except UnidentifiedImageError:
-        pass
+    except UnidentifiedImageError:  # not a format Pillow knows: OpenCV may (or says it is no image)
+        return _read_with_opencv(path)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise ImageError(f"{path!r} is not a readable image: truncated or corrupt ({err})") from None
+
+
+def _read_with_opencv(path: str) -> np.ndarray:
     data = np.fromfile(path, np.uint8)
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if arr is None:
