@@ -1,54 +1,87 @@
-"""Benchmark (not a test): BiDRN ResNet-50 backbone in the LCE interpreter vs FP ResNet-50 in TF Lite.
+"""Benchmark (not a test): a BiDRN ResNet-50 backbone against the FP ResNet-50, in every runtime, in one run.
 
-Both at 256x192x3, 1 thread. Models are timed alternately in one run (round robin over: FP TF Lite with
-its default XNNPACK delegate, BiDRN with each LCE kernel), so machine noise hits all of them alike. Prints
-per-model median / p10 / p90 in ms and each model's median as a ratio of the FP median.
+Default: the hand backbone as the whole model runs it (2 crops of 256x256x3); ``--part body`` times the
+body backbone (1 x 256x192x3). Timed alternately in one run, 1 thread (round robin over: FP in TF Lite with
+its default XNNPACK delegate; FP in OpenVINO; BiDRN in the LCE interpreter with each binary kernel, its
+float ops on XNNPACK and, for comparison, without; BiDRN in OpenVINO with ``BinaryConvolution``), so
+machine noise hits all alike. Prints per-variant median / p10 / p90 in ms and each median's ratio to the FP
+TF Lite median, and the OpenVINO BiDRN / FP ratio.
 
-    python benchmarks/bench_backbone.py [--repeats 20] [--out out/bench_backbone.json]
+    python benchmarks/bench_backbone.py [--part hand|body] [--repeats 20] [--out out/bench_backbone]
 """
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 
 import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
+import numpy as np
 import tensorflow as tf
 
-from bidrn_tf.deploy import flatbuffer
+from bidrn_tf.deploy import flatbuffer, openvino_ir
 from bidrn_tf.deploy.convert import convert
-from bidrn_tf.deploy.latency import Variant, alternate, quantiles, runner
-from bidrn_tf.fileio import write_atomic
+from bidrn_tf.deploy.latency import Variant, alternate, markdown_table, runner, summarize
+from bidrn_tf.fileio import write_report
 from bidrn_tf.models.backbones import build_resnet
+from bidrn_tf.models.batchnorm import calibrate_batchnorm
+
+PARTS = {"hand": ((256, 256, 3), 2), "body": ((256, 192, 3), 1)}
+
+
+def backbone(method: str, shape, batch: int) -> tf.keras.Model:
+    """ResNet-50 of ``method`` at a fixed batch, BatchNorm calibrated on random images (an untrained BN
+    is the identity and a deep binarized net's activations would grow without bound)."""
+    tf.keras.utils.set_random_seed(0)
+    net = build_resnet(depth=50, method=method, input_shape=shape)
+    x = tf.keras.Input(shape, batch_size=batch)
+    model = tf.keras.Model(x, net(x))
+    calibrate_batchnorm(model, np.random.default_rng(0).uniform(size=(batch, *shape)))
+    return model
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", default="hand", choices=tuple(PARTS))
     ap.add_argument("--repeats", type=int, default=20)
-    ap.add_argument("--out", default="out/bench_backbone.json")
+    ap.add_argument("--out", default="out/bench_backbone")
     args = ap.parse_args(argv)
 
-    shape = (256, 192, 3)
-    print("converting FP ResNet-50 (TF Lite) and BiDRN ResNet-50 (LCE) ...", flush=True)
-    fp = convert(build_resnet(depth=50, method="fp", input_shape=shape), binary=False)
-    tf.keras.backend.clear_session()
-    bidrn = convert(build_resnet(depth=50, method="bidrn", input_shape=shape))
-    runners = {"fp_tflite_xnnpack": runner(fp, Variant("fp", "tflite", None, 1))}
-    for kernel in flatbuffer.KERNELS:
-        runners[f"bidrn_lce_{kernel}"] = runner(bidrn, Variant("bidrn", "lce", kernel, 1))
+    shape, batch = PARTS[args.part]
+    runners, sizes = {}, {}
+    for method in ("fp", "bidrn"):
+        print(f"converting {method} ResNet-50 ({batch} x {shape[0]}x{shape[1]}) to .tflite and OpenVINO ...",
+              flush=True)
+        model = backbone(method, shape, batch)
+        fb = convert(model, binary=method != "fp")
+        ov_model, names = openvino_ir.convert_keras(model, binary=method != "fp", batch=batch)
+        sizes[method] = len(fb)
+        if method == "fp":
+            variants = [Variant("fp", "tflite", None, 1)]
+        else:
+            variants = [Variant("bidrn", "lce", k, 1, x) for x in (True, False) for k in flatbuffer.KERNELS]
+        for v in variants:
+            runners[v.name] = runner(fb, v)
+        ov_variant = Variant(method, "openvino", None, 1)
+        runners[ov_variant.name] = runner(ov_model, ov_variant)
+        if method != "fp":
+            census = openvino_ir.runtime_census(openvino_ir.Runner(ov_model).compiled)
+            print(f"  OpenVINO: {len(names)} BinaryConvolution written, executed kernels: "
+                  f"{flatbuffer.format_census(census)}")
+        tf.keras.backend.clear_session()
+    print(f"timing {len(runners)} variants, {args.repeats} alternating rounds ...", flush=True)
     times = alternate(runners, args.repeats)
-    base = statistics.median(times["fp_tflite_xnnpack"])
-    results = {}
-    print(f"\n{args.repeats} alternating rounds, 1 thread, input {shape[0]}x{shape[1]}")
-    print(f"{'model':<22} {'median ms':>10} {'p10':>8} {'p90':>8} {'ratio to FP':>12}")
-    for name, ts in times.items():
-        q = quantiles(ts)
-        results[name] = {"median_ms": q[1], "p10_ms": q[0], "p90_ms": q[2], "ratio_to_fp": q[1] / base}
-        print(f"{name:<22} {q[1]:>10.1f} {q[0]:>8.1f} {q[2]:>8.1f} {q[1] / base:>12.3f}")
-    sizes = {"fp_tflite_bytes": len(fp), "bidrn_tflite_bytes": len(bidrn)}
-    print(f"\n.tflite sizes: FP {len(fp) / 1e6:.1f} MB, BiDRN {len(bidrn) / 1e6:.2f} MB "
-          f"(ratio {len(bidrn) / len(fp):.3f})")
-    write_atomic(args.out, json.dumps({"results": results, **sizes}, indent=2).encode())
+    rows = summarize(times)
+    med = {r["variant"]: r["median_ms"] for r in rows}
+    ov_ratio = med["bidrn [openvino, 1 thr]"] / med["fp [openvino, 1 thr]"]
+    table = markdown_table(rows, f"ResNet-50 {args.part} backbone ({batch} x {shape[0]}x{shape[1]}), "
+                                 f"{args.repeats} alternating rounds, 1 thread; ratio to FP in TF Lite + XNNPACK")
+    table += (f"\nBiDRN / FP, both in OpenVINO: **{ov_ratio:.3f}**; BiDRN in OpenVINO / FP in TF Lite + XNNPACK: "
+              f"{med['bidrn [openvino, 1 thr]'] / med['fp [tflite+xnnpack, 1 thr]']:.3f}\n"
+              f"\n.tflite sizes: FP {sizes['fp'] / 1e6:.1f} MB, BiDRN {sizes['bidrn'] / 1e6:.2f} MB "
+              f"(ratio {sizes['bidrn'] / sizes['fp']:.3f})\n")
+    print("\n" + table)
+    write_report(args.out, {"rows": rows, "part": args.part, "openvino_bidrn_over_fp": ov_ratio,
+                            "tflite_bytes": sizes, "repeats": args.repeats, "raw_ms": times,
+                            "bidrn_tf_version": bidrn_tf.__version__}, table)
 
 
 if __name__ == "__main__":

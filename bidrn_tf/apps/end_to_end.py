@@ -9,8 +9,10 @@ equivalent command line, which users can rerun):
 2. ``bidrn-train`` - train BiDRN briefly;
 3. ``bidrn-evaluate`` - MPVPE / PA-MPVPE / PA-MPJPE on the synthetic validation split;
 4. ``bidrn-convert`` - the trained BiDRN to ``.tflite`` (LCE, with the SMPL-X layer), and an untrained
-   Hand4Whole (``fp``) of the same size with the TF Lite converter, for the latency comparison;
-5. ``bidrn-benchmark`` - both timed alternately on this machine;
+   Hand4Whole (``fp``) of the same size with the TF Lite converter, for the latency comparison; both
+   again to OpenVINO IR (``--format openvino``: BinaryConvolution kernels on x86);
+5. ``bidrn-benchmark`` - all four timed alternately on this machine (BiDRN in LCE with and without
+   XNNPACK for its float ops, Hand4Whole in TF Lite + XNNPACK, both in OpenVINO);
 6. ``bidrn-demo`` - overlays on a validation image and on a photograph.
 
 Everything goes under ``--out``; ``REPORT.md`` there links the tables and images. The default preset is
@@ -92,9 +94,16 @@ def main(argv=None) -> int:
     _step("convert fp", "bidrn-convert", convert.main,
           ["--method", "fp", "--preset", args.preset, "--with-smplx", "--smplx-model", smplx, "--output", fp_tfl],
           log)
+    bidrn_xml, fp_xml = os.path.join(out, "bidrn.xml"), os.path.join(out, "fp_hand4whole.xml")
+    _step("convert bidrn (OpenVINO)", "bidrn-convert", convert.main,
+          ["--method", "bidrn", "--checkpoint", weights, "--with-smplx", "--smplx-model", smplx, "--format",
+           "openvino", "--output", bidrn_xml, "--verify", "1"], log)
+    _step("convert fp (OpenVINO)", "bidrn-convert", convert.main,
+          ["--method", "fp", "--preset", args.preset, "--with-smplx", "--smplx-model", smplx, "--format", "openvino",
+           "--output", fp_xml], log)
     _step("benchmark", "bidrn-benchmark", latency.main,
-          [fp_tfl, bidrn_tfl, "--kernels", "indirect", "--repeats", str(args.repeats), "--out",
-           os.path.join(out, "benchmark")], log)
+          [fp_tfl, bidrn_tfl, fp_xml, bidrn_xml, "--kernels", "indirect", "--lce-xnnpack", "on", "off",
+           "--repeats", str(args.repeats), "--out", os.path.join(out, "benchmark")], log)
     with open(os.path.join(data, "AGORA_validation_SMPLX.json")) as f:
         db = json.load(f)
     first = db["annotations"][0]
@@ -113,6 +122,11 @@ def main(argv=None) -> int:
         bench_table = f.read()
     with open(os.path.join(out, "bidrn.json")) as f:
         conv = json.load(f)
+    with open(os.path.splitext(bidrn_xml)[0] + ".json") as f:
+        conv_ov = json.load(f)
+    with open(os.path.join(out, "benchmark.json")) as f:
+        med = {r["variant"]: r["median_ms"] for r in json.load(f)["rows"]}
+    ratio = (lambda a, b: f"{med[a] / med[b]:.3f}" if a in med and b in med else "n/a")  # noqa: E731
     with open(os.path.join(run, "summary.json")) as f:
         train_summary = json.load(f)
     steps_md = "".join(f"| {e['step']} | {e['seconds']} | `{e['command']}` |\n" for e in log)
@@ -145,7 +159,16 @@ TensorBoard: `tensorboard --logdir {os.path.join(args.out, 'run', 'tensorboard')
 {conv['LceBconv2d']} LceBconv2d, {conv['CONV_2D']} float CONV_2D, {conv['other_ops']} other ops;
 {100 * conv['bconv_share']:.2f} % of the binarized MACs run inside LceBconv2d; {conv['bytes'] / 1e6:.2f} MB.
 
-## Latency on this machine (1 thread; BiDRN in the LCE interpreter, Hand4Whole in TF Lite + XNNPACK)
+OpenVINO IR: {conv_ov['BinaryConvolution']} BinaryConvolution and {conv_ov['Convolution']} float Convolution
+kernels executed by the CPU plugin ({', '.join(f"{k} x{v}" for k, v in conv_ov['binary_kernels'].items())});
+{100 * conv_ov['binary_share']:.2f} % of the binarized MACs inside BinaryConvolution; {conv_ov['bytes'] / 1e6:.2f} MB.
+
+## Latency on this machine (1 thread, one alternating run)
+
+BiDRN / Hand4Whole, both in OpenVINO: **{ratio("bidrn.xml [openvino, 1 thr]", "fp_hand4whole.xml [openvino, 1 thr]")}**;
+BiDRN in OpenVINO / Hand4Whole in TF Lite + XNNPACK: {ratio("bidrn.xml [openvino, 1 thr]", "fp_hand4whole.tflite [tflite+xnnpack, 1 thr]")};
+BiDRN in LCE (float ops on XNNPACK) / Hand4Whole in TF Lite + XNNPACK: {ratio("bidrn.tflite [lce+xnnpack/indirect, 1 thr]", "fp_hand4whole.tflite [tflite+xnnpack, 1 thr]")}
+(without XNNPACK: {ratio("bidrn.tflite [lce/indirect, 1 thr]", "fp_hand4whole.tflite [tflite+xnnpack, 1 thr]")}).
 
 {bench_table}
 ## Overlays

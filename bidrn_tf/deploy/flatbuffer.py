@@ -179,10 +179,14 @@ class Runner:
             when the flatbuffer has ``Lce*`` ops.
         kernel: binary-convolution kernel of the LCE interpreter (``KERNELS``).
         num_threads: interpreter threads.
+        xnnpack: whether the LCE interpreter hands its float ops (stem, full-precision shortcuts, heads,
+            adds, PReLU, SMPL-X) to the XNNPACK delegate, as ``tf.lite.Interpreter`` does for a float model
+            and as LCE's own benchmarks do. The LCE wrapper's default is off (TF Lite's slower builtin
+            kernels); ``True`` here, so binary and float models are compared like with like.
     """
 
     def __init__(self, flatbuffer: bytes, *, runtime: str | None = None, kernel: str = "indirect",
-                 num_threads: int = 1):
+                 num_threads: int = 1, xnnpack: bool = True):
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
         if runtime is not None and runtime not in RUNTIMES:
@@ -191,6 +195,7 @@ class Runner:
         self.runtime = runtime or ("lce" if has_lce_ops(flatbuffer) else "tflite")
         self.kernel = kernel if self.runtime == "lce" else None
         self.num_threads = num_threads
+        self.xnnpack = bool(xnnpack) if self.runtime == "lce" else True
         try:
             self.output_names = signature_output_names(flatbuffer)
         except FlatbufferError:
@@ -200,7 +205,7 @@ class Runner:
 
             # the wrapper's own predict splits a batch into single samples; we call the model at its batch
             self._lce = Interpreter(flatbuffer, num_threads=num_threads, use_reference_bconv=kernel == "reference",
-                                    use_indirect_bgemm=kernel == "indirect").interpreter
+                                    use_indirect_bgemm=kernel == "indirect", use_xnnpack=self.xnnpack).interpreter
             self.input_shapes = [tuple(s) for s in self._lce.input_shapes]
         else:
             self._tfl = tf.lite.Interpreter(model_content=flatbuffer, num_threads=num_threads)
@@ -230,6 +235,6 @@ class Runner:
 
 
 def run(flatbuffer: bytes, x: np.ndarray, *, runtime: str | None = None, kernel: str = "indirect",
-        num_threads: int = 1) -> dict:
+        num_threads: int = 1, xnnpack: bool = True) -> dict:
     """{output name: array}: ``flatbuffer`` run on the samples ``x`` (see :class:`Runner`)."""
-    return Runner(flatbuffer, runtime=runtime, kernel=kernel, num_threads=num_threads).predict(x)
+    return Runner(flatbuffer, runtime=runtime, kernel=kernel, num_threads=num_threads, xnnpack=xnnpack).predict(x)

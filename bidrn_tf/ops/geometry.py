@@ -57,24 +57,38 @@ def box_from_center_size(center: tf.Tensor, size: tf.Tensor, *, aspect: float, e
     return tf.concat([center - half, center + half], -1)
 
 
+def _gather_rows(images: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+    """images (B, H, W, C), integer index (B, N) -> (B, N, W, C): row ``index[b, n]`` of image b.
+
+    A plain gather on the batch-flattened tensor instead of ``tf.gather(..., batch_dims=1)``: the same
+    values, builtin TF Lite ops, and a form OpenVINO's converter handles at a static batch of 1 (its
+    transpose sinking mis-squeezes a batched Gather's indices there).
+    """
+    b, h = tf.shape(images)[0], tf.shape(images)[1]
+    n = tf.shape(index)[1]
+    flat = tf.reshape(images, tf.concat([[b * h], tf.shape(images)[2:]], 0))
+    rows = tf.gather(flat, tf.reshape(index + tf.range(b)[:, None] * h, [-1]))
+    return tf.reshape(rows, tf.concat([[b, n], tf.shape(images)[2:]], 0))
+
+
 def _interp_axis(images: tf.Tensor, coords: tf.Tensor, axis: int) -> tf.Tensor:
     """Linear interpolation of ``images`` (B, H, W, C) along ``axis`` (1 or 2) at ``coords`` (B, N).
 
     Samples outside [0, size - 1] are zero (as ``tf.image.crop_and_resize`` with extrapolation 0).
     """
-    size = tf.shape(images)[axis]
+    if axis == 2:  # as rows of the transposed image
+        return tf.transpose(_interp_axis(tf.transpose(images, [0, 2, 1, 3]), coords, 1), [0, 2, 1, 3])
+    size = tf.shape(images)[1]
     top = tf.cast(size - 1, coords.dtype)
     c = tf.clip_by_value(coords, 0.0, top)
     c0 = tf.floor(c)
     c1 = tf.minimum(c0 + 1, top)
     frac = c - c0
     inside = tf.cast((coords >= 0) & (coords <= top), images.dtype)
-    lo = tf.gather(images, tf.cast(c0, tf.int32), axis=axis, batch_dims=1)
-    hi = tf.gather(images, tf.cast(c1, tf.int32), axis=axis, batch_dims=1)
-    shape = [-1, 1, 1, 1]
-    shape[axis] = tf.shape(coords)[1]
-    w = tf.reshape(frac, shape)
-    return (lo * (1 - w) + hi * w) * tf.reshape(inside, shape)
+    lo = _gather_rows(images, tf.cast(c0, tf.int32))
+    hi = _gather_rows(images, tf.cast(c1, tf.int32))
+    w = tf.reshape(frac, [-1, tf.shape(coords)[1], 1, 1])
+    return (lo * (1 - w) + hi * w) * tf.reshape(inside, [-1, tf.shape(coords)[1], 1, 1])
 
 
 def crop(images: tf.Tensor, boxes: tf.Tensor, size) -> tf.Tensor:

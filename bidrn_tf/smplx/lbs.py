@@ -24,7 +24,8 @@ def pose_blend_shapes(rot_mats: tf.Tensor, posedirs: tf.Tensor) -> tf.Tensor:
     rot_mats (B, J, 3, 3), posedirs (9 (J - 1), V * 3) -> displacements (B, V, 3).
     """
     batch = tf.shape(rot_mats)[0]
-    feature = tf.reshape(rot_mats[:, 1:] - tf.eye(3, dtype=rot_mats.dtype), [batch, -1])
+    identity = tf.constant([[1, 0, 0], [0, 1, 0], [0, 0, 1]], rot_mats.dtype)  # a constant, not tf.eye's MatrixDiag
+    feature = tf.reshape(rot_mats[:, 1:] - identity, [batch, -1])
     return tf.reshape(tf.matmul(feature, posedirs), [batch, -1, 3])
 
 

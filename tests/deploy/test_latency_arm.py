@@ -123,14 +123,19 @@ def test_benchmark_cli_alternates_and_writes_reports(tmp_path, capsys):
                            "--warmup", "1", "--out", out]) == 0
     report = json.load(open(out + ".json"))
     names = [r["variant"] for r in report["rows"]]
-    assert names == ["bin [lce/indirect, 1 thr]", "bin [lce/reference, 1 thr]", "flt [tflite+xnnpack, 1 thr]"]
+    # by default the LCE interpreter runs with XNNPACK for its float ops (fair) and without (its own default)
+    assert names == ["bin [lce+xnnpack/indirect, 1 thr]", "bin [lce+xnnpack/reference, 1 thr]",
+                     "bin [lce/indirect, 1 thr]", "bin [lce/reference, 1 thr]", "flt [tflite+xnnpack, 1 thr]"]
+    assert [v["xnnpack"] for v in report["variants"]] == [True, True, False, False, True]
     assert all(len(v) == 3 for v in report["raw_ms"].values())
     first = report["rows"][0]
     assert first["ratio_to_first"] == 1.0
-    r = report["rows"][2]
+    r = report["rows"][4]
     assert r["ratio_to_first"] == pytest.approx(r["median_ms"] / first["median_ms"])
     assert r["median_ms"] == pytest.approx(float(np.median(report["raw_ms"][r["variant"]])))
     assert "| bin [lce/indirect, 1 thr] |" in open(out + ".md").read()
+    assert benchmark.main([b, "--lce-xnnpack", "on", "--repeats", "1", "--out", out]) == 0
+    assert [r["variant"] for r in json.load(open(out + ".json"))["rows"]] == ["bin [lce+xnnpack/indirect, 1 thr]"]
 
 
 def test_benchmark_rejects_corrupt_and_missing_files(tmp_path, capsys):
