@@ -1,7 +1,7 @@
 """Benchmark (not a test): binary vs float 3x3 convolution throughput in OpenVINO's CPU plugin, per layer shape.
 
 For each shape (channels, height x width) two Keras models of 4 stacked 3x3 convolutions (stride 1, same
-padding, C -> C channels) are converted with ``bidrn_tf.deploy.openvino_ir``: the binarized one (the
+padding, C -> C channels; after a 1x1 depthwise conv, see :func:`stack`) are converted with ``bidrn_tf.deploy.openvino_ir``: the binarized one (the
 project's ``binary_conv2d`` layers, rewritten to ``BinaryConvolution``) and a float ``Conv2D`` one. Both
 are timed alternately in one run, 1 thread by default, and the table gives MACs per second of each and the
 binary / float time ratio. The compiled runtime graph of the binary model is checked to execute 4
@@ -26,7 +26,11 @@ SHAPES = [(64, 64), (128, 32), (256, 16), (512, 8), (64, 32), (256, 8)]  # (chan
 
 
 def stack(channels: int, size: int, binary: bool) -> tf.keras.Model:
+    """A 1x1 depthwise conv (C MACs a pixel, in both models), then 4 convs. Without an op before it, the
+    first binary conv would read the model input straight from a layout Transpose, where OpenVINO 2026.4
+    cannot pack bits, and ``openvino_ir.convert_keras`` would keep it float."""
     x = inp = tf.keras.Input((size, size, channels))
+    x = tf.keras.layers.DepthwiseConv2D(1, name="prefix")(x)
     for i in range(4):
         x = (binary_conv2d(channels, 3, name=f"bconv{i}") if binary
              else tf.keras.layers.Conv2D(channels, 3, padding="same", use_bias=False, name=f"conv{i}"))(x)

@@ -9,10 +9,27 @@ import tensorflow as tf
 from bidrn_tf.deploy import flatbuffer
 from bidrn_tf.deploy.convert import convert
 from bidrn_tf.models.batchnorm import calibrate_batchnorm
+from bidrn_tf.models.config import ModelConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository root
 FIXTURES = os.path.join(REPO, "tests", "fixtures")  # small files in real formats
 BACKBONE_INPUT = (64, 96, 3)  # input of the session-shared backbones (conftest.backbone): features (2, 3)
+
+# the whole model the conversion tests convert (.tflite and OpenVINO): small, ResNet-18 body and hands, since
+# conversion time grows with the number of ops
+SMALL18 = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), face_hw=(64, 64),
+                      body_depth=18, hand_depth=18)
+# outputs computed before any crop: a converted model must match Keras on them to 1e-3 x (1 + max|y|)
+BODY_ONLY = ("body_joints", "betas", "cam_trans", "lhand_bbox", "rhand_bbox", "face_bbox")
+
+
+def whole_model_images():
+    """Two random images and the sample photo at SMALL18's input size."""
+    from bidrn_tf.inference import sample_photo
+
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.uniform(size=(2, *SMALL18.image_hw, 3)).astype(np.float32),
+                           sample_photo(SMALL18.image_hw)])
 
 
 def wrap(layer_fn, input_shape):

@@ -39,11 +39,12 @@ import tempfile
 import numpy as np
 
 import bidrn_tf  # noqa: F401
+from bidrn_tf.deploy import flatbuffer
 
 # larq's sign(x) is sign(sign(x) + 0.1); its inner sign's 0 becomes +1. Below -1e-30 -> 0 (i.e. -1), else 1.
 SIGN_THRESHOLD = np.float32(-1e-30)
-BINARY_SUFFIX = "/BinaryConvolution"
-PACKING_LAYERS = ("FakeQuantize", "BinaryConvolution")  # runtime layers that write packed u1 bits  # friendly name of the op that replaces convolution NAME: NAME + this
+BINARY_SUFFIX = "/BinaryConvolution"  # friendly name of the op that replaces convolution NAME: NAME + this
+PACKING_LAYERS = ("FakeQuantize", "BinaryConvolution")  # runtime layers that write packed u1 bits
 
 
 class OpenVINOUnavailable(RuntimeError):
@@ -117,13 +118,14 @@ def binarize(model, exclude=()) -> list[str]:
             continue
         attrs = conv.get_attributes()
         pads_begin, pads_end = list(attrs["pads_begin"]), list(attrs["pads_end"])
+        if attrs.get("auto_pad", "explicit") not in ("explicit", "valid", "notset") or any(pads_begin) or any(pads_end):
+            continue  # the conv pads with zeros itself: a binary input cannot hold a 0 (larq's pad_values=0)
         if data.get_node().get_type_name() == "Pad":  # larq's pad_values=1.0 padding, spatial axes only
             pad = data.get_node()
             begin, end = _const_value(pad.input_value(1)), _const_value(pad.input_value(2))
             value = _const_value(pad.input_value(3)) if pad.get_input_size() > 3 else None
             if (begin is None or end is None or value is None or float(value.reshape(-1)[0]) != 1.0
-                    or pad.get_attributes().get("pad_mode") != "constant" or np.any(begin[:2]) or np.any(end[:2])
-                    or any(pads_begin) or any(pads_end)):
+                    or pad.get_attributes().get("pad_mode") != "constant" or np.any(begin[:2]) or np.any(end[:2])):
                 continue
             pads_begin, pads_end = [int(v) for v in begin[2:]], [int(v) for v in end[2:]]
             data = pad.input_value(0)
@@ -279,13 +281,7 @@ class Runner:
         result = self._request.infer([np.asarray(x, np.float32) for x in inputs])
         return [np.asarray(result[o]) for o in self.compiled.outputs]
 
-    def predict(self, x: np.ndarray) -> dict:
-        b = self.input_shapes[0][0]
-        x = np.asarray(x, np.float32)
-        if len(x) % b:
-            raise ValueError(f"{len(x)} samples is not a multiple of the model's batch size {b}")
-        chunks = [self.invoke([x[i:i + b]]) for i in range(0, len(x), b)]
-        return {name: np.concatenate([c[i] for c in chunks]) for i, name in enumerate(self.output_names)}
+    predict = flatbuffer.Runner.predict  # {output name: array} for samples x, a model batch at a time
 
 
 def _output_name(output) -> str:

@@ -12,26 +12,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bidrn_tf.deploy import convert
-from bidrn_tf.inference import prepare_model, sample_photo
-from bidrn_tf.deploy import flatbuffer
+from helpers import BODY_ONLY, SMALL18, whole_model_images
+
+from bidrn_tf.deploy import convert, flatbuffer
+from bidrn_tf.inference import prepare_model
 from bidrn_tf.models.backbones import build_resnet
 from bidrn_tf.models.checkpoints import CheckpointError, save_weights
 from bidrn_tf.models.config import ModelConfig
 from bidrn_tf.models.whole_body import build_model
 from bidrn_tf.smplx import SMPLXLayer
 
-SMALL18 = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), face_hw=(64, 64),
-                      body_depth=18, hand_depth=18)
-BODY_ONLY = ("body_joints", "betas", "cam_trans", "lhand_bbox", "rhand_bbox", "face_bbox")
 
 # tests that share the module's converted BiDRN run in one pytest-xdist worker (one conversion, not two)
 SHARES_CONVERSION = pytest.mark.xdist_group("bidrn_small_whole")
-
-
-def _images():
-    rng = np.random.default_rng(0)
-    return np.concatenate([rng.uniform(size=(2, 128, 96, 3)).astype(np.float32), sample_photo((128, 96))])
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +60,7 @@ def test_bidrn_tflite_matches_keras(bidrn_converted):
     for the rest no more than 5x the Keras-vs-Keras control (BN shifted by 1e-6), or 2e-3 x (1 + max|y|):
     the hand and face branches see crops whose boxes move by float rounding, and sign flips follow."""
     model, conv = bidrn_converted
-    rows = convert.compare(model, conv.flatbuffer, _images())
+    rows = convert.compare(model, conv.flatbuffer, whole_model_images())
     assert set(rows) == set(model.output)
     for k in BODY_ONLY:
         assert rows[k]["rel_diff"] <= 1e-3, (k, rows[k])
@@ -79,7 +72,7 @@ def test_bidrn_tflite_matches_keras(bidrn_converted):
 @SHARES_CONVERSION
 def test_with_smplx_vertices_are_the_smplx_layer_of_the_tflite_parameters(bidrn_converted, smplx_model_path):
     model, conv = bidrn_converted
-    out = flatbuffer.run(conv.flatbuffer, _images())
+    out = flatbuffer.run(conv.flatbuffer, whole_model_images())
     layer = SMPLXLayer(smplx_model_path)
     mesh = layer({"global_orient": out["root_pose"], "body_pose": out["body_pose"],
                   "left_hand_pose": out["lhand_pose"], "right_hand_pose": out["rhand_pose"],
@@ -95,7 +88,7 @@ def test_fp_whole_model_converts_with_builtin_ops_and_matches_keras():
     conv = convert.convert_whole_model(model, method="fp")
     assert all(name.isupper() for name in conv.census), conv.census  # builtin ops only
     assert conv.census.get("LceBconv2d", 0) == 0 and conv.binarized_macs == 0
-    rows = convert.compare(model, conv.flatbuffer, _images())
+    rows = convert.compare(model, conv.flatbuffer, whole_model_images())
     assert set(rows) == set(model.output) and "vertices" not in rows
     for k, r in rows.items():
         assert r["rel_diff"] <= 1e-4, (k, r)

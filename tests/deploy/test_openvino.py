@@ -10,21 +10,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers import BODY_ONLY, SMALL18, whole_model_images
+
 from bidrn_tf.deploy import convert, latency, openvino_ir
-from bidrn_tf.inference import prepare_model, sample_photo
-from bidrn_tf.models.backbones import METHODS, build_resnet
-from bidrn_tf.models.config import ModelConfig
+from bidrn_tf.inference import prepare_model
+from bidrn_tf.models.backbones import METHODS
 from bidrn_tf.models.whole_body import build_model
 
-SMALL18 = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), face_hw=(64, 64),
-                      body_depth=18, hand_depth=18)
-BODY_ONLY = ("body_joints", "betas", "cam_trans", "lhand_bbox", "rhand_bbox", "face_bbox")
 SHARES_CONVERSION = pytest.mark.xdist_group("bidrn_small_whole_openvino")
-
-
-def _images():
-    rng = np.random.default_rng(0)
-    return np.concatenate([rng.uniform(size=(2, 128, 96, 3)).astype(np.float32), sample_photo((128, 96))])
 
 
 @pytest.mark.parametrize("kernel,strides,padding", [(3, 1, "same"), (3, 2, "same"), (1, 1, "valid"), (1, 2, "same")])
@@ -48,6 +41,20 @@ def test_binary_convolution_equals_the_keras_layer(rng, kernel, strides, padding
     assert (model.layers[1](xs).numpy() == 0).mean() > 0.2  # the binary conv's input holds exact zeros
     got = next(iter(runner.predict(xs).values()))
     np.testing.assert_allclose(got, want, atol=1e-4 * (1 + np.abs(want).max()))
+
+
+def test_zero_padded_binary_conv_stays_float(rng):
+    """pad_values=0 pads the sign's +-1 with zeros, which 1-bit data cannot hold: no BinaryConvolution."""
+    x = inp = tf.keras.Input((8, 8, 32))
+    x = tf.keras.layers.Conv2D(32, 1)(x)
+    x = lq.layers.QuantConv2D(32, 3, padding="same", input_quantizer="ste_sign", kernel_quantizer="ste_sign",
+                              use_bias=False)(x)
+    model = tf.keras.Model(inp, x)
+    ov_model, names = openvino_ir.convert_keras(model)
+    assert names == []
+    xs = rng.normal(size=(1, 8, 8, 32)).astype(np.float32)
+    got = next(iter(openvino_ir.Runner(ov_model).predict(xs).values()))
+    np.testing.assert_allclose(got, model(xs).numpy(), atol=1e-4)
 
 
 def test_a_binary_conv_the_cpu_plugin_cannot_pack_stays_float_and_correct(rng, capsys):
@@ -110,7 +117,7 @@ def test_bidrn_openvino_matches_keras(bidrn_openvino):
     """The .tflite rule: body branch and boxes within 1e-3 x (1 + max|y|); every output within
     max(2e-3 x (1 + max|y|), 5x the Keras-vs-Keras control)."""
     model, conv = bidrn_openvino
-    rows = convert.compare(model, conv.runner, _images())
+    rows = convert.compare(model, conv.runner, whole_model_images())
     assert set(rows) == set(model.output)
     for k in BODY_ONLY:
         assert rows[k]["rel_diff"] <= 1e-3, (k, rows[k])
@@ -123,7 +130,7 @@ def test_fp_whole_model_in_openvino_matches_keras():
     model = build_model(method="fp", smplx_model=None, config=SMALL18, include_smplx=False)
     conv = convert.convert_whole_model(model, method="fp", format="openvino")
     assert conv.census.get("BinaryConvolution", 0) == 0 and conv.census["Convolution"] > 0
-    rows = convert.compare(model, conv.runner, _images())
+    rows = convert.compare(model, conv.runner, whole_model_images())
     for k, r in rows.items():
         assert r["rel_diff"] <= 1e-4, (k, r)
 
