@@ -171,16 +171,17 @@ def unpacked_binary_convs(compiled) -> list[str]:
 
 
 def convert_keras(keras_model, *, binary: bool = True, batch: int = 1):
-    """``(openvino.Model, names of the BinaryConvolutions)`` for a Keras model with one image input.
+    """``(openvino.Model, names of the BinaryConvolutions)`` for a Keras model.
 
-    The input shape is made static (``batch`` x the Keras input shape), which lets the CPU plugin pick its
+    The input shapes are made static (``batch`` x each Keras input's shape), which lets the CPU plugin pick its
     fastest kernels; ``binary=False`` keeps every convolution float (the ``fp`` model, or a check).
     The binarized model is compiled once to check that every ``BinaryConvolution`` reads packed bits
     (:func:`unpacked_binary_convs`); any that would not is left a float convolution, with a warning.
     """
     ov = _ov()
-    shape = [batch if batch else -1, *[int(d) for d in keras_model.inputs[0].shape[1:]]]
-    model = ov.convert_model(keras_model, input=[shape])
+    shapes = [(x.name.split(":")[0], [batch if batch else -1, *[int(d) for d in x.shape[1:]]])
+              for x in keras_model.inputs]  # by name: OpenVINO may order a dict of inputs otherwise
+    model = ov.convert_model(keras_model, input=shapes)
     if not binary:
         return model, []
     trial = model.clone()  # same friendly names
@@ -248,6 +249,29 @@ def kernels(compiled, layer_type: str = "BinaryConvolution") -> collections.Coun
         if info["layerType"].astype(str) == layer_type:
             counts[info["primitiveType"].astype(str)] += 1
     return counts
+
+
+def layer_profile(model, *, runs: int = 5, warmup: int = 3, num_threads: int = 1) -> dict:
+    """{runtime layer type: (mean ms per inference, node count)}: the CPU plugin's own per-node timing
+    (``PERF_COUNT``) summed by layer type, over ``runs`` inferences on fixed random inputs after ``warmup``.
+    The Python TF Lite / LCE interpreters have no such profiler; this is where OpenVINO's time goes."""
+    ov = _ov()
+    if isinstance(model, (str, os.PathLike)):
+        model = read(os.fspath(model))
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": int(num_threads), "PERF_COUNT": True,
+                                                      "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"})
+    request = compiled.create_infer_request()
+    rng = np.random.default_rng(0)
+    xs = [rng.uniform(size=i.get_partial_shape().to_shape()).astype(np.float32) for i in compiled.inputs]
+    ms, count = collections.Counter(), collections.Counter()
+    for i in range(warmup + runs):
+        request.infer(xs)
+        if i < warmup:
+            continue
+        for node in request.get_profiling_info():
+            ms[node.node_type] += node.real_time.total_seconds() * 1e3 / runs
+            count[node.node_type] += i == warmup
+    return {kind: (ms[kind], count[kind]) for kind, _ in ms.most_common()}
 
 
 def binary_conv_macs(model) -> int:

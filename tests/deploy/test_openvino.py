@@ -192,3 +192,15 @@ def test_benchmark_times_tflite_and_openvino_side_by_side(tmp_path, capsys):
                      "b.xml [openvino, 1 thr]"], names
     assert {v["runtime"] for v in report["variants"]} == {"lce", "openvino"}
     assert [v["xnnpack"] for v in report["variants"] if v["runtime"] == "lce"] == [True, False]
+
+
+def test_layer_profile_times_the_executed_kernels(rng):
+    """The CPU plugin's per-node timing, summed by layer type: the binary conv is there, as one node."""
+    x = inp = tf.keras.Input((8, 8, 32), batch_size=1)
+    x = tf.keras.layers.Conv2D(32, 1)(x)
+    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
+                              kernel_quantizer="ste_sign", use_bias=False)(x)
+    ov_model, names = openvino_ir.convert_keras(tf.keras.Model(inp, x))
+    prof = openvino_ir.layer_profile(ov_model, runs=2, warmup=1)
+    assert len(names) == 1 and prof["BinaryConvolution"][1] == 1 and prof["BinaryConvolution"][0] >= 0
+    assert prof["Convolution"][1] == 1
