@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     _step("convert fp", "bidrn-convert", convert.main,
           ["--method", "fp", "--preset", args.preset, "--with-smplx", "--smplx-model", smplx, "--output", fp_tfl],
           log)
-    bidrn_xml, fp_xml = os.path.join(out, "bidrn.xml"), os.path.join(out, "fp_hand4whole.xml")
+    # other names than the .tflite's: each conversion writes its report as <name>.json
+    bidrn_xml, fp_xml = os.path.join(out, "bidrn_openvino.xml"), os.path.join(out, "fp_hand4whole_openvino.xml")
     _step("convert bidrn (OpenVINO)", "bidrn-convert", convert.main,
           ["--method", "bidrn", "--checkpoint", weights, "--with-smplx", "--smplx-model", smplx, "--format",
            "openvino", "--output", bidrn_xml, "--verify", "1"], log)
@@ -165,10 +166,10 @@ kernels executed by the CPU plugin ({', '.join(f"{k} x{v}" for k, v in conv_ov['
 
 ## Latency on this machine (1 thread, one alternating run)
 
-BiDRN / Hand4Whole, both in OpenVINO: **{ratio("bidrn.xml [openvino, 1 thr]", "fp_hand4whole.xml [openvino, 1 thr]")}**;
-BiDRN in OpenVINO / Hand4Whole in TF Lite + XNNPACK: {ratio("bidrn.xml [openvino, 1 thr]", "fp_hand4whole.tflite [tflite+xnnpack, 1 thr]")};
-BiDRN in LCE (float ops on XNNPACK) / Hand4Whole in TF Lite + XNNPACK: {ratio("bidrn.tflite [lce+xnnpack/indirect, 1 thr]", "fp_hand4whole.tflite [tflite+xnnpack, 1 thr]")}
-(without XNNPACK: {ratio("bidrn.tflite [lce/indirect, 1 thr]", "fp_hand4whole.tflite [tflite+xnnpack, 1 thr]")}).
+BiDRN / Hand4Whole, both in OpenVINO: **{ratio("bidrn_openvino [openvino, 1 thr]", "fp_hand4whole_openvino [openvino, 1 thr]")}**;
+BiDRN in OpenVINO / Hand4Whole in TF Lite + XNNPACK: {ratio("bidrn_openvino [openvino, 1 thr]", "fp_hand4whole [tflite+xnnpack, 1 thr]")};
+BiDRN in LCE (float ops on XNNPACK) / Hand4Whole in TF Lite + XNNPACK: {ratio("bidrn [lce+xnnpack/indirect, 1 thr]", "fp_hand4whole [tflite+xnnpack, 1 thr]")}
+(without XNNPACK: {ratio("bidrn [lce/indirect, 1 thr]", "fp_hand4whole [tflite+xnnpack, 1 thr]")}).
 
 {bench_table}
 ## Overlays
