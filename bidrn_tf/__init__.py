@@ -16,7 +16,7 @@ if "tensorflow" in _sys.modules and _os.environ.get("TF_USE_LEGACY_KERAS") != "1
 _os.environ["TF_USE_LEGACY_KERAS"] = "1"
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def build_model(*, method: str, smplx_model: str | None = None, config=None, include_smplx: bool = True):

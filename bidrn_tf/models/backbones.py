@@ -173,11 +173,18 @@ def _ratio_tau(ratio: float, what: str) -> int:
 
 def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name):
     args = cfg.module_args()
+    parallel = dict(args, branch_bn=cfg.branch_bn)
     in_c = int(x.shape[-1])
     block_in = x
+
+    def plain(filters, kernel, strides, unit):  # stands in for a derived module that is switched off
+        return blocks.PlainBinaryUnit(filters=filters, strides=strides, kernel_size=kernel, **args,
+                                      name=f"{name}_{unit}")(x)
+
     if kind == "basic":
         if stride != 1 or in_c != width:
-            x = blocks.GDSaR(tau=_ratio_tau(width / in_c, name), kernel_size=3, **args, name=f"{name}_dsar")(x)
+            x = (blocks.GDSaR(tau=_ratio_tau(width / in_c, name), kernel_size=3, **parallel, name=f"{name}_dsar")(x)
+                 if cfg.uses("dsar") else plain(width, 3, stride, "plain_dsar"))
         else:
             x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr1")(x)
         x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr2")(x)
@@ -187,12 +194,15 @@ def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name):
         if in_c == width:
             x = blocks.BaseLCR(kernel_size=1, **args, name=f"{name}_lcr1")(x)
         else:
-            x = blocks.GFDR(tau=_ratio_tau(in_c / width, name), kernel_size=1, **args, name=f"{name}_fdr")(x)
+            x = (blocks.GFDR(tau=_ratio_tau(in_c / width, name), kernel_size=1, **parallel, name=f"{name}_fdr")(x)
+                 if cfg.uses("fdr") else plain(width, 1, 1, "plain_fdr"))
         if stride != 1:
-            x = blocks.GDScR(tau=_ratio_tau(stride, name), kernel_size=3, **args, name=f"{name}_dscr")(x)
+            x = (blocks.GDScR(tau=_ratio_tau(stride, name), kernel_size=3, **args, name=f"{name}_dscr")(x)
+                 if cfg.uses("dscr") else plain(width, 3, stride, "plain_dscr"))
         else:
             x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr2")(x)
-        x = blocks.GFUR(tau=2, kernel_size=1, **args, name=f"{name}_fur")(x)
+        x = (blocks.GFUR(tau=2, kernel_size=1, **parallel, name=f"{name}_fur")(x)
+             if cfg.uses("fur") else plain(out_c, 1, 1, "plain_fur"))
     return blocks.BlockResidual(filters=out_c, strides=stride, mode=cfg.block_residual,
                                 name=f"{name}_br")([block_in, x])
 

@@ -1,16 +1,19 @@
 """Hand4Whole's Pose2Pose heads as Keras layers: PositionNet, BoxNet, RotationNets, FaceRegressor.
 
 Sizes follow Hand4Whole's public code (SPEC section 2); with ``binary=False`` the parameter counts are
-exactly Hand4Whole's (77,842,256 for the whole FP model, tested). ``BoxNet(binary=True)`` is the
-"Binarized BoxNet": each transposed convolution becomes a 2x nearest upsampling followed by a binarized 3x3
-convolution (LCE has no binary transposed convolution), BN and RPReLU.
+exactly Hand4Whole's (77,842,256 for the whole FP model, tested). ``BoxNet(kind=...)`` also builds the
+paper's "Binarized BoxNet" (``binary_deconv``) and a deployable variant (``binary_upsample``).
+
+Where Hand4Whole stops gradients (``main/model.py``) the whole-body model does too
+(``bidrn_tf.models.whole_body``); inside BoxNet, the centres used to sample the size features are
+gradient-stopped as in Hand4Whole's ``BoxNet.forward``.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.nn.layers import RPReLU, batch_norm, binary_conv2d
+from bidrn_tf.nn.layers import BinaryConv2DTranspose, LearnableShift, RPReLU, batch_norm, binary_conv2d
 from bidrn_tf.ops import geometry
 from bidrn_tf.ops.rotations import rot6d_to_axis_angle
 from bidrn_tf.smplx.joints import NUM_BETAS, NUM_BODY_JOINTS, NUM_EXPRESSION, NUM_HAND_JOINTS
@@ -28,8 +31,9 @@ def _dense_init():
     return tf.keras.initializers.RandomNormal(stddev=1e-2)
 
 
-def _conv(filters, name, kernel=1):
-    return tf.keras.layers.Conv2D(filters, kernel, padding="same", kernel_initializer=_conv_init(), name=name)
+def _conv(filters, name, kernel=1, use_bias=True):
+    return tf.keras.layers.Conv2D(filters, kernel, padding="same", use_bias=use_bias, kernel_initializer=_conv_init(),
+                                  name=name)
 
 
 def _dense(units, name):
@@ -44,7 +48,12 @@ def _apply(layers, x, training):
 
 
 class PositionNet(tf.keras.layers.Layer):
-    """1x1 conv to J x D heatmaps and 3D soft-argmax. (B, H, W, C) -> joints (B, J, 3), heatmap (B, H, W, J*D)."""
+    """1x1 conv to J x D heatmaps and 3D soft-argmax.
+
+    (B, H, W, C) -> joints (B, J, 3) in heatmap index units, heatmap (B, H, W, J*D): Hand4Whole's
+    ``PositionNet`` returns the heatmap *after* the softmax over H x W x D of each joint (channel
+    ``j * D + d``), and that is what BoxNet receives.
+    """
 
     def __init__(self, *, num_joints: int, depth: int = 8, **kwargs):
         super().__init__(**kwargs)
@@ -52,54 +61,109 @@ class PositionNet(tf.keras.layers.Layer):
         self.conv = _conv(num_joints * depth, "conv")
 
     def call(self, features):
-        hm = self.conv(features)
-        shape = tf.shape(hm)
-        joints = geometry.soft_argmax_3d(tf.reshape(hm, [shape[0], shape[1], shape[2], self.num_joints, self.depth]))
-        return joints, hm
+        logits = self.conv(features)
+        shape = tf.shape(logits)
+        volume = tf.reshape(logits, [shape[0], shape[1], shape[2], self.num_joints, self.depth])
+        joints = geometry.soft_argmax_3d(volume)
+        heatmap = tf.reshape(geometry.volume_softmax(volume), shape)
+        return joints, heatmap
 
     def get_config(self):
         return {**super().get_config(), "num_joints": self.num_joints, "depth": self.depth}
 
 
-class BoxNet(tf.keras.layers.Layer):
-    """Hand and face boxes from the body feature and the body joint heatmap.
+BOXNET_KINDS = ("fp", "binary_deconv", "binary_upsample")
 
-    concat(feature, heatmap) -> 3 x (deconv 4x4/2 | upsample + binary conv 3x3) 256 ch, BN, ReLU/RPReLU
-    -> 1x1 conv to 3 centre heatmaps -> 2D soft-argmax; per part an MLP 256-256-2 on the feature sampled
-    at its centre gives the box size. Returns centres (B, 3, 2) and sizes (B, 3, 2) in units of the
-    upsampled map (8x the body feature map), order: left hand, right hand, face.
+
+class BoxNet(tf.keras.layers.Layer):
+    """Hand and face boxes from the body feature and the body joint heatmap (Hand4Whole's ``BoxNet``).
+
+    concat(feature, soft-maxed joint heatmap) -> 3 up-sampling blocks (256 channels, x2 each) -> 1x1 conv to 3
+    centre heatmaps -> 2D soft-argmax; per part (left hand, right hand, face) an MLP Linear 256 -> ReLU ->
+    Linear 2 on the feature sampled at its (gradient-stopped) centre gives the box size, with no output
+    activation, as in Hand4Whole (a negative size is read as its magnitude when the box is built, see
+    ``ops.geometry.box_from_center_size``). Returns centres (B, 3, 2) and sizes (B, 3, 2) in units of the
+    up-sampled map (8x the body feature map).
+
+    ``kind`` selects the up-sampling blocks:
+
+    * ``"fp"``: Hand4Whole's, transposed conv 4x4/2 (no bias), BN, ReLU.
+    * ``"binary_deconv"``: the paper's "Binarized BoxNet" as its counts read (README, Counts): per block
+      ``BN(RPReLU(BinConvT_4x4/2(sign(x + b))) + R(x))``, with a binary 4x4/2 transposed convolution (written
+      as one binary 2x2 convolution, ``nn.layers.BinaryConv2DTranspose``, so it converts to ``LceBconv2d``),
+      a learnable RSign shift ``b`` per input channel, and a full-precision residual ``R``: nearest x2
+      up-sampling, after a 1x1 conv + BN projection where the channels change (the first block, 2048 + J*D
+      -> 256).
+    * ``"binary_upsample"``: as ``binary_deconv`` with nearest x2 up-sampling followed by a binary 3x3 conv
+      in place of the transposed conv (9 / 16 of its binary MACs per output pixel; no border effect).
+
+    What the binarized blocks see of the heatmap: Hand4Whole feeds the *soft-maxed* heatmap (values in
+    (0, 1)), whose sign is +1 everywhere, so without a shift a binary conv would see a constant. The RSign
+    shift (initialised at 0, learnt) sets a per-channel threshold on it, and the full-precision projection
+    residual carries the heatmap's values unbinarized into the first block's output.
     """
 
-    def __init__(self, *, binary: bool = False, sign: str = "approx", **kwargs):
+    def __init__(self, *, kind: str = "fp", sign: str = "approx", **kwargs):
+        kwargs.pop("binary", None)
         super().__init__(**kwargs)
-        self.binary, self.sign = binary, sign
-        self.ups = []
+        if kind not in BOXNET_KINDS:
+            raise ValueError(f"BoxNet kind must be one of {BOXNET_KINDS}, got {kind!r}")
+        self.kind, self.sign = kind, sign
+        self.ups, self.projection = [], None
         for i in range(3):
-            if binary:
-                self.ups.append([tf.keras.layers.UpSampling2D(2, name=f"up{i}"),
-                                 binary_conv2d(256, 3, sign=sign, name=f"binconv{i}"),
-                                 batch_norm(name=f"bn{i}"), RPReLU(name=f"rprelu{i}")])
-            else:
+            if kind == "fp":
                 self.ups.append([tf.keras.layers.Conv2DTranspose(256, 4, strides=2, padding="same", use_bias=False,
                                                                  kernel_initializer=_conv_init(), name=f"deconv{i}"),
                                  batch_norm(name=f"bn{i}"), tf.keras.layers.ReLU(name=f"relu{i}")])
+                continue
+            conv = (BinaryConv2DTranspose(256, sign=sign, name=f"binconvT{i}") if kind == "binary_deconv" else
+                    _UpsampledBinaryConv(sign=sign, name=f"upbinconv{i}"))
+            self.ups.append([LearnableShift(name=f"rsign_shift{i}"), conv, RPReLU(name=f"rprelu{i}")])
+        if kind != "fp":
+            self.projection = [_conv(256, "residual_conv", use_bias=False), batch_norm(name="residual_bn")]
+            self.block_bn = [batch_norm(name=f"bn{i}") for i in range(3)]
+            self.upsample = tf.keras.layers.UpSampling2D(2, name="residual_upsample")
         self.center = _conv(3, "bbox_center")
         self.size_mlps = [[_dense(256, f"{p}_size_fc1"), _dense(2, f"{p}_size_fc2")] for p in ("lhand", "rhand", "face")]
+
+    @property
+    def binary(self) -> bool:
+        return self.kind != "fp"
 
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, features, heatmap, training=None):
         x = tf.concat([features, heatmap], -1)
-        for block in self.ups:
-            x = _apply(block, x, training)
+        for i, block in enumerate(self.ups):
+            if self.kind == "fp":
+                x = _apply(block, x, training)
+                continue
+            residual = _apply(self.projection, x, training) if i == 0 else x
+            x = self.block_bn[i](_apply(block, x, training) + self.upsample(residual), training=training)
         centers = geometry.soft_argmax_2d(self.center(x))  # (B, 3, 2)
         sizes = []
         for k, (fc1, fc2) in enumerate(self.size_mlps):
-            f = geometry.sample_features(x, centers[:, k:k + 1])[:, 0]
-            sizes.append(tf.nn.softplus(fc2(tf.nn.relu(fc1(f)))))
+            f = geometry.sample_features(x, tf.stop_gradient(centers[:, k:k + 1]))[:, 0]
+            sizes.append(fc2(tf.nn.relu(fc1(f))))
         return centers, tf.stack(sizes, 1)
 
     def get_config(self):
-        return {**super().get_config(), "binary": self.binary, "sign": self.sign}
+        return {**super().get_config(), "kind": self.kind, "sign": self.sign}
+
+
+class _UpsampledBinaryConv(tf.keras.layers.Layer):
+    """Nearest x2 up-sampling, then a binary 3x3 conv to 256 channels (the deployable BoxNet block)."""
+
+    def __init__(self, *, sign: str = "approx", **kwargs):
+        super().__init__(**kwargs)
+        self.sign = sign
+        self.up = tf.keras.layers.UpSampling2D(2, name="upsample")
+        self.conv = binary_conv2d(256, 3, sign=sign, name="binconv")
+
+    def call(self, inputs):
+        return self.conv(self.up(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "sign": self.sign}
 
 
 def _conv_bn_relu(filters, name):
@@ -107,12 +171,17 @@ def _conv_bn_relu(filters, name):
 
 
 class BodyRotationNet(tf.keras.layers.Layer):
-    """Body pose, shape and camera from joint-sampled features.
+    """Body pose, shape and camera (Hand4Whole's body ``RotationNet``).
 
-    Body, left-hand and right-hand 1x1 conv (2048 -> 512, BN, ReLU) maps of the body feature are sampled at
-    the 25 body joints and the 4 MCP joints of each hand; each sample is concatenated with its (x, y, z)
-    (515 values). Linear heads: root pose (6D), 21 body joints (6D each). Shape (10) and camera (3) come
-    from the global-average-pooled feature. Returns root (B, 3), body pose (B, 63) axis-angle, betas, cam.
+    A body 1x1 conv (C -> 512, BN, ReLU) of the body feature is sampled at the 25 body joints; a left-hand
+    and a right-hand 1x1 conv of the *hand backbone's* features (each hand's own map, the left one flipped
+    back) are sampled at that hand's 4 MCP joints (hand-heatmap units). Each sample is concatenated with its
+    (x, y, z) (515 values). Linear heads: root pose (6D), 21 body joints (6D each). Shape (10) and camera (3)
+    come from the global-average-pooled body feature.
+
+    call(body_features (B, h, w, C), body_joints (B, 25, 3), lhand_features (B, h', w', C'),
+    lhand_mcp (B, 4, 3), rhand_features, rhand_mcp) -> root (B, 3), body pose (B, 63) axis-angle,
+    betas (B, 10), cam (B, 3).
     """
 
     def __init__(self, *, num_betas: int = NUM_BETAS, **kwargs):
@@ -127,10 +196,11 @@ class BodyRotationNet(tf.keras.layers.Layer):
         self.cam_out = _dense(3, "cam_out")
 
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
-    def call(self, features, body_joints, lhand_mcp, rhand_mcp, training=None):
+    def call(self, features, body_joints, lhand_features, lhand_mcp, rhand_features, rhand_mcp, training=None):
         tokens = []
-        for convs, joints in ((self.body_conv, body_joints), (self.lhand_conv, lhand_mcp), (self.rhand_conv, rhand_mcp)):
-            f = geometry.sample_features(_apply(convs, features, training), joints[..., :2])
+        for convs, feat, joints in ((self.body_conv, features, body_joints), (self.lhand_conv, lhand_features, lhand_mcp),
+                                    (self.rhand_conv, rhand_features, rhand_mcp)):
+            f = geometry.sample_features(_apply(convs, feat, training), joints[..., :2])
             tokens.append(tf.concat([f, joints], -1))
         x = tf.concat(tokens, 1)
         x = tf.reshape(x, [-1, x.shape[1] * x.shape[2]])

@@ -64,8 +64,7 @@ class WholeBody(tf.keras.layers.Layer):
                                           name="face_backbone", **extra)
         self.body_position = PositionNet(num_joints=cfg.body_joints, depth=cfg.heatmap_depth, name="body_position_net")
         self.hand_position = PositionNet(num_joints=cfg.hand_joints, depth=cfg.heatmap_depth, name="hand_position_net")
-        binary_boxnet = cfg.binary_boxnet if cfg.binary_boxnet is not None else method == "bidrn"
-        self.box_net = BoxNet(binary=binary_boxnet, sign=cfg.bidrn.sign, name="box_net")
+        self.box_net = BoxNet(kind=cfg.boxnet_kind(method), sign=cfg.bidrn.sign, name="box_net")
         self.body_rotation = BodyRotationNet(name="body_rotation_net")
         self.hand_rotation = HandRotationNet(name="hand_rotation_net")
         self.face_regressor = FaceRegressor(name="face_regressor")
@@ -79,8 +78,8 @@ class WholeBody(tf.keras.layers.Layer):
         body_feat = self.body_backbone(tf.image.resize(images, cfg.body_hw), training=training)
         feat_hw = body_feat.shape[1:3]
         body_joints, body_hm = self.body_position(body_feat)
-        # boxes
-        centers, sizes = self.box_net(body_feat, body_hm, training=training)
+        # boxes (Hand4Whole detaches the heatmap fed to BoxNet)
+        centers, sizes = self.box_net(body_feat, tf.stop_gradient(body_hm), training=training)
         box_hw = (8 * feat_hw[0], 8 * feat_hw[1])
         scale = tf.constant([cfg.image_hw[1] / box_hw[1], cfg.image_hw[0] / box_hw[0]], tf.float32)
         centers_img = _rescale(centers, box_hw, cfg.image_hw)
@@ -91,12 +90,13 @@ class WholeBody(tf.keras.layers.Layer):
                                              extension=cfg.hand_box_extension)
         fbox = geometry.box_from_center_size(centers_img[:, 2], sizes_img[:, 2], aspect=cfg.face_hw[1] / cfg.face_hw[0],
                                              extension=cfg.face_box_extension)
-        # hands: left flipped and batched with the right
-        lcrop = tf.image.flip_left_right(geometry.crop(images, lbox, cfg.hand_hw))
-        rcrop = geometry.crop(images, rbox, cfg.hand_hw)
+        # hands: left flipped and batched with the right; the crops use gradient-stopped boxes (Hand4Whole:
+        # BoxNet learns from its box loss only)
+        lcrop = tf.image.flip_left_right(geometry.crop(images, tf.stop_gradient(lbox), cfg.hand_hw))
+        rcrop = geometry.crop(images, tf.stop_gradient(rbox), cfg.hand_hw)
         hand_feat = self.hand_backbone(tf.concat([lcrop, rcrop], 0), training=training)
         hand_joints, _ = self.hand_position(hand_feat)
-        hand_pose = self.hand_rotation(hand_feat, hand_joints, training=training)
+        hand_pose = self.hand_rotation(hand_feat, tf.stop_gradient(hand_joints), training=training)
         hm_hw = hand_feat.shape[1:3]
         lj, rj = hand_joints[:batch], hand_joints[batch:]
         lj = tf.concat([(hm_hw[1] - 1) - lj[..., :1], lj[..., 1:]], -1)  # undo the flip
@@ -106,14 +106,15 @@ class WholeBody(tf.keras.layers.Layer):
         lj_img = geometry.crop_to_image_coords(lj[..., :2], lbox, hm_hw)
         rj_img = geometry.crop_to_image_coords(rj[..., :2], rbox, hm_hw)
         # face
-        face_feat = self.face_backbone(geometry.crop(images, fbox, cfg.face_hw), training=training)
+        face_feat = self.face_backbone(geometry.crop(images, tf.stop_gradient(fbox), cfg.face_hw), training=training)
         expression, jaw_pose = self.face_regressor(face_feat)
-        # body rotation with the hands' MCP joints moved onto the body feature map
-        lmcp = tf.concat([_rescale(tf.gather(lj_img, HAND_MCP, axis=1), cfg.image_hw, feat_hw),
-                          tf.gather(lj[..., 2:], HAND_MCP, axis=1)], -1)
-        rmcp = tf.concat([_rescale(tf.gather(rj_img, HAND_MCP, axis=1), cfg.image_hw, feat_hw),
-                          tf.gather(rj[..., 2:], HAND_MCP, axis=1)], -1)
-        root_pose, body_pose, betas, cam = self.body_rotation(body_feat, body_joints, lmcp, rmcp, training=training)
+        # body rotation (Hand4Whole): the hand 1x1 convs run on the hand backbone's features (the left hand's
+        # flipped back) sampled at the hand PositionNet's MCP joints in hand-heatmap units; joints detached
+        lhand_feat = tf.reverse(hand_feat[:batch], [2])
+        rhand_feat = hand_feat[batch:]
+        root_pose, body_pose, betas, cam = self.body_rotation(
+            body_feat, tf.stop_gradient(body_joints), lhand_feat, tf.stop_gradient(tf.gather(lj, HAND_MCP, axis=1)),
+            rhand_feat, tf.stop_gradient(tf.gather(rj, HAND_MCP, axis=1)), training=training)
         cam_trans = geometry.camera_translation(cam, focal=cfg.focal, input_hw=cfg.body_hw,
                                                 camera_3d_size=cfg.camera_3d_size)
         outputs = {
@@ -138,7 +139,7 @@ def build_model(*, method: str, smplx_model: str | None, config: ModelConfig | N
 
     Args:
         method: ``fp`` is the Hand4Whole baseline; the others binarize the backbones (and, for ``bidrn``,
-            the BoxNet; see ``ModelConfig.binary_boxnet``).
+            the BoxNet; see ``ModelConfig.boxnet``).
         smplx_model: path of an SMPL-X model file (``SMPLX_NEUTRAL.npz``, or the generated stand-in).
         config: :class:`ModelConfig` (defaults: Hand4Whole's sizes).
         include_smplx: ``False`` leaves the SMPL-X layer out (like keras.applications' ``include_top``):

@@ -1,21 +1,26 @@
-"""BiDRB building blocks: Base LCR, G-DScR, G-FUR, G-FDR, G-DSaR and the Block Residual (BR).
+"""BiDRB building blocks: Base LCR, G-DScR, G-FUR, G-FDR, G-DSaR, the Block Residual (BR), and the plain
+binary unit that stands in for a switched-off derived module in the ablations.
 
 Notation (seed appendix B): ``a_f`` is the full-precision activation entering a module, ``sign`` the
 activation binarizer (with Hardtanh pre-activation folded into its gradient, see ``quantizers``),
 ``BinConv`` a convolution with binary weights and inputs (one ``LceBconv2d`` after conversion), ``tau``
 the reshape parameter (the network uses 1 and 2; any integer >= 1 works). Tensors are NHWC.
 
-Design choice (the paper is silent): inside G-FUR / G-FDR / G-DSaR the ``2 tau`` Base LCRs carry no
-BatchNorm of their own; the module's single BatchNorm after the concat / sum (seed eqs. 9, 10, 12) is the
-only one. For a concat the two are equivalent (BatchNorm is per channel); for the sum one BatchNorm on the
-result is what eq. 10 writes. A stand-alone Base LCR (``batch_norm=True``) ends with its BatchNorm.
+Design choices where the paper is silent, each a switch (``bidrn_tf.models.config.BiDRNConfig``):
+
+* ``branch_bn``: inside G-FUR / G-FDR / G-DSaR each of the ``2 tau`` branches is a whole Base LCR ending with
+  its own BatchNorm and the branches are merged without another one (True), or the branches carry no BN and
+  one BatchNorm follows the concat / sum (False, the literal reading of seed eqs. 9, 10, 12). For a concat
+  the two are the same function (BatchNorm is per channel); for G-FDR's sum they are not.
+* ``rsign_shift``: ``sign(a_f + b)`` with a learnable per-channel ``b`` (ReActNet's RSign) in front of every
+  binary conv; the full-precision shortcut carries the unshifted ``a_f``.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.nn.layers import batch_norm, binary_conv2d, redistribution
+from bidrn_tf.nn.layers import LearnableShift, batch_norm, binary_conv2d, redistribution
 
 
 class _BinaryModule(tf.keras.layers.Layer):
@@ -28,6 +33,7 @@ class _BinaryModule(tf.keras.layers.Layer):
         sign: str = "approx",
         weight_quantizer: str = "scaled_sign",
         redistribution: str = "rprelu",
+        rsign_shift: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -35,10 +41,17 @@ class _BinaryModule(tf.keras.layers.Layer):
         self.sign = sign
         self.weight_quantizer = weight_quantizer
         self.redistribution = redistribution
+        self.rsign_shift = bool(rsign_shift)
 
     def _binary_args(self):
         return dict(kernel_size=self.kernel_size, sign=self.sign, weight_quantizer=self.weight_quantizer,
-                    redistribution=self.redistribution)
+                    redistribution=self.redistribution, rsign_shift=self.rsign_shift)
+
+    def _make_shift(self):
+        self.shift = LearnableShift(name="rsign_shift") if self.rsign_shift else None
+
+    def _binary_input(self, inputs):
+        return self.shift(inputs) if self.shift is not None else inputs
 
     def get_config(self):
         return {**super().get_config(), **self._binary_args()}
@@ -52,7 +65,8 @@ def _check_tau(tau) -> int:
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")
 class BaseLCR(_BinaryModule):
-    """Local Convolution Residual: o' = BN(RPReLU(BinConv(sign(a_f))) + a_f).
+    """Local Convolution Residual: o' = BN(RPReLU(BinConv(sign(a_f))) + a_f)  (with ``rsign_shift``:
+    sign(a_f + b)).
 
     Every binarized convolution carries its own full-precision shortcut, so the real-valued activation
     ``a_f`` bypasses the information loss of binarization. Channels and spatial size are kept:
@@ -65,6 +79,7 @@ class BaseLCR(_BinaryModule):
 
     def build(self, input_shape):
         c = int(input_shape[-1])
+        self._make_shift()
         self.conv = binary_conv2d(c, self.kernel_size, sign=self.sign,
                                   weight_quantizer=self.weight_quantizer, name="binconv")
         self.act = redistribution(self.redistribution, name="redistribution")
@@ -73,7 +88,7 @@ class BaseLCR(_BinaryModule):
 
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
-        out = self.act(self.conv(inputs)) + inputs
+        out = self.act(self.conv(self._binary_input(inputs))) + inputs
         return self.bn(out, training=training) if self.bn is not None else out
 
     def get_config(self):
@@ -94,6 +109,7 @@ class GDScR(_BinaryModule):
 
     def build(self, input_shape):
         c, s = int(input_shape[-1]), 2 * self.tau
+        self._make_shift()
         self.conv = binary_conv2d(c, self.kernel_size, strides=s, sign=self.sign,
                                   weight_quantizer=self.weight_quantizer, name="binconv")
         self.act = redistribution(self.redistribution, name="redistribution")
@@ -103,36 +119,41 @@ class GDScR(_BinaryModule):
 
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
-        return self.bn(self.act(self.conv(inputs)) + self.pool(inputs), training=training)
+        return self.bn(self.act(self.conv(self._binary_input(inputs))) + self.pool(inputs), training=training)
 
     def get_config(self):
         return {**super().get_config(), "tau": self.tau}
 
 
 class _ParallelLCRs(_BinaryModule):
-    """2 tau distinct Base LCRs (no BN each) plus the module BatchNorm; shared by FUR, FDR, DSaR."""
+    """2 tau distinct Base LCRs and the merge's BatchNorm (see ``branch_bn``); shared by FUR, FDR, DSaR."""
 
-    def __init__(self, *, tau: int = 1, **kwargs):
+    def __init__(self, *, tau: int = 1, branch_bn: bool = False, **kwargs):
         kwargs.setdefault("kernel_size", 1)
         super().__init__(**kwargs)
         self.tau = _check_tau(tau)
+        self.branch_bn = bool(branch_bn)
 
     def _make_branches(self):
         self.branches = [
-            BaseLCR(batch_norm=False, **self._binary_args(), name=f"lcr_{k + 1}")
+            BaseLCR(batch_norm=self.branch_bn, **self._binary_args(), name=f"lcr_{k + 1}")
             for k in range(2 * self.tau)
         ]
-        self.bn = batch_norm(name="bn")
+        self.bn = None if self.branch_bn else batch_norm(name="bn")
+
+    def _merged(self, merged, training):
+        return merged if self.bn is None else self.bn(merged, training=training)
 
     def get_config(self):
-        return {**super().get_config(), "tau": self.tau}
+        return {**super().get_config(), "tau": self.tau, "branch_bn": self.branch_bn}
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")
 class GFUR(_ParallelLCRs):
     """General Fusion Up Residual (seed eq. 9): channels x 2 tau, spatial size kept.
 
-    o'_k = BaseLCR_k(a_f), k = 1..2 tau (distinct weights);  o' = BN(Concat(o'_1, ..., o'_{2 tau})).
+    o'_k = BaseLCR_k(a_f), k = 1..2 tau (distinct weights);  o' = BN(Concat(o'_1, ..., o'_{2 tau}))
+    (``branch_bn``: each BaseLCR_k ends with its BN and the concat is the output).
     (B, H, W, C) -> (B, H, W, 2 tau C). Default kernel 1x1 (ResNet-50's expanding 1x1 conv).
     """
 
@@ -142,14 +163,16 @@ class GFUR(_ParallelLCRs):
 
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
-        return self.bn(tf.concat([b(inputs) for b in self.branches], axis=-1), training=training)
+        return self._merged(tf.concat([b(inputs, training=training) for b in self.branches], axis=-1), training)
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")
 class GFDR(_ParallelLCRs):
     """General Fusion Down Residual (seed eq. 10): channels / 2 tau, spatial size kept.
 
-    Split a_f channel-wise into 2 tau groups g_k;  o'_k = BaseLCR_k(g_k);  o' = BN(sum_k o'_k).
+    Split a_f channel-wise into 2 tau groups g_k;  o'_k = BaseLCR_k(g_k);  o' = BN(sum_k o'_k)
+    (``branch_bn``: o' = sum_k BN_k(...), each BaseLCR_k with its own BN, which rescales the branches before
+    they are added).
     (B, H, W, C) -> (B, H, W, C / 2 tau); C must be divisible by 2 tau.
     """
 
@@ -163,14 +186,15 @@ class GFDR(_ParallelLCRs):
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         groups = tf.split(inputs, 2 * self.tau, axis=-1)
-        return self.bn(tf.add_n([b(g) for b, g in zip(self.branches, groups)]), training=training)
+        return self._merged(tf.add_n([b(g, training=training) for b, g in zip(self.branches, groups)]), training)
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")
 class GDSaR(_ParallelLCRs):
     """General Down Sample Residual (seed eqs. 11-12): spatial / 2 tau and channels x 2 tau.
 
-    p = AvgPool_{2 tau}(a_f);  o'_k = BaseLCR_k(p);  o' = BN(Concat(o'_1, ..., o'_{2 tau})).
+    p = AvgPool_{2 tau}(a_f);  o'_k = BaseLCR_k(p);  o' = BN(Concat(o'_1, ..., o'_{2 tau}))
+    (``branch_bn``: each BaseLCR_k ends with its BN).
     (B, H, W, C) -> (B, ceil(H / 2 tau), ceil(W / 2 tau), 2 tau C). Default kernel 3x3 (ResNet-18).
     """
 
@@ -187,7 +211,7 @@ class GDSaR(_ParallelLCRs):
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         p = self.pool(inputs)
-        return self.bn(tf.concat([b(p) for b in self.branches], axis=-1), training=training)
+        return self._merged(tf.concat([b(p, training=training) for b in self.branches], axis=-1), training)
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")
@@ -198,10 +222,11 @@ class BlockResidual(tf.keras.layers.Layer):
     ``block_output + shortcut(block_input)``. The shortcut is the identity when shapes match; otherwise
     (down-sampling or channel change) a full-precision 1x1 convolution with the block's stride followed by
     BatchNorm (the reviewers' reading of the paper's figure; ``mode="binary"`` binarizes that 1x1 conv
-    instead, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real).
+    instead, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real). ``mode="none"``
+    switches the Block Residual off: the block's output is returned as it is (seed Fig. 6 ablation).
     """
 
-    MODES = ("fp", "binary", "avgpool")
+    MODES = ("fp", "binary", "avgpool", "none")
 
     def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", **kwargs):
         super().__init__(**kwargs)
@@ -211,7 +236,7 @@ class BlockResidual(tf.keras.layers.Layer):
 
     def build(self, input_shape):
         in_shape = input_shape[0]
-        self.project = self.strides != 1 or int(in_shape[-1]) != self.filters
+        self.project = self.mode != "none" and (self.strides != 1 or int(in_shape[-1]) != self.filters)
         if self.project:
             conv_stride = 1 if self.mode == "avgpool" else self.strides
             self.pool = (tf.keras.layers.AveragePooling2D(self.strides, self.strides, padding="same")
@@ -228,6 +253,8 @@ class BlockResidual(tf.keras.layers.Layer):
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, inputs, training=None):
         x, body = inputs
+        if self.mode == "none":
+            return body
         if not self.project:
             return body + x
         if self.pool is not None:
@@ -236,3 +263,31 @@ class BlockResidual(tf.keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides, "mode": self.mode}
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class PlainBinaryUnit(_BinaryModule):
+    """What stands in for a derived module that is switched off (seed Fig. 6 break-down):
+    o' = BN(RPReLU(BinConv_{stride, filters}(sign(a_f)))), with no shortcut of its own.
+
+    (B, H, W, C) -> (B, ceil(H / strides), ceil(W / strides), filters).
+    """
+
+    def __init__(self, *, filters: int, strides: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.strides = int(filters), int(strides)
+
+    def build(self, input_shape):
+        self._make_shift()
+        self.conv = binary_conv2d(self.filters, self.kernel_size, strides=self.strides, sign=self.sign,
+                                  weight_quantizer=self.weight_quantizer, name="binconv")
+        self.act = redistribution(self.redistribution, name="redistribution")
+        self.bn = batch_norm(name="bn")
+        super().build(input_shape)
+
+    @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
+    def call(self, inputs, training=None):
+        return self.bn(self.act(self.conv(self._binary_input(inputs))), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}

@@ -37,7 +37,8 @@ class RPReLU(tf.keras.layers.Layer):
 
     Args:
         negative_slope: initial (and, when ``learnable_slope`` is False, fixed) negative slope beta.
-        learnable_slope: False turns the layer into a shifted LeakyReLU, the seed Table 4 ablation.
+        learnable_slope: False turns the layer into a shifted LeakyReLU with the constant slope
+            ``negative_slope`` (no slope weight; the two shifts stay learnable): the seed Table 4 ablation.
     """
 
     def __init__(self, negative_slope: float = 0.25, learnable_slope: bool = True, **kwargs):
@@ -48,12 +49,9 @@ class RPReLU(tf.keras.layers.Layer):
     def build(self, input_shape):
         c = int(input_shape[-1])
         self.gamma = self.add_weight(name="gamma", shape=(c,), initializer="zeros")
-        self.beta = self.add_weight(
-            name="beta",
-            shape=(c,),
-            initializer=tf.keras.initializers.Constant(self.negative_slope),
-            trainable=self.learnable_slope,
-        )
+        self.beta = (self.add_weight(name="beta", shape=(c,),
+                                     initializer=tf.keras.initializers.Constant(self.negative_slope))
+                     if self.learnable_slope else tf.constant(self.negative_slope))
         self.zeta = self.add_weight(name="zeta", shape=(c,), initializer="zeros")
         super().build(input_shape)
 
@@ -70,12 +68,12 @@ class RPReLU(tf.keras.layers.Layer):
 
 
 def redistribution(kind: str, name: str | None = None) -> tf.keras.layers.Layer:
-    """The redistribution function after a binary conv: ``"rprelu"`` (BiDRN) or ``"leakyrelu"``
-    (seed Table 4 ablation, fixed slope 0.1, no shifts)."""
+    """The redistribution function after a binary conv: ``"rprelu"`` (BiDRN) or ``"leakyrelu"`` (seed
+    Table 4 ablation: RPReLU's two learnable shifts around a LeakyReLU of fixed slope 0.1)."""
     if kind == "rprelu":
         return RPReLU(name=name)
     if kind == "leakyrelu":
-        return tf.keras.layers.LeakyReLU(alpha=0.1, name=name)
+        return RPReLU(negative_slope=0.1, learnable_slope=False, name=name)
     raise ValueError(f"redistribution must be 'rprelu' or 'leakyrelu', got {kind!r}")
 
 
@@ -127,3 +125,73 @@ def binary_conv2d(
 def batch_norm(name: str | None = None) -> tf.keras.layers.BatchNormalization:
     """BatchNorm with PyTorch's defaults (momentum 0.1 == Keras 0.9, eps 1e-5)."""
     return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class BinaryConv2DTranspose(lq.layers.QuantConv2D):
+    """A binarized 4x4 / stride-2 transposed convolution, written as one binary 2x2 convolution so LCE can
+    convert it to an ``LceBconv2d`` (LCE has no binary transposed convolution). (B, H, W, C) -> (B, 2H, 2W, F).
+
+    Sub-pixel (phase) decomposition: with TF's ``"same"`` padding, output row ``2m`` of a 4x4/2 transposed
+    convolution takes input rows ``m - 1, m`` (taps 3, 1) and output row ``2m + 1`` rows ``m, m + 1``
+    (taps 2, 0); columns alike. So the input is padded by one pixel on every side, one VALID 2x2 convolution
+    with ``4 F`` filters computes all four phases (py, px) on the (H + 1) x (W + 1) grid, phase (py, px)
+    keeps the window starting at (py, px), and ``depth_to_space`` interleaves them. The 2 x 2 x C x 4F
+    kernel holds exactly the 16 C F weights of the 4x4 transposed kernel, re-indexed (``to_transposed_kernel``
+    gives the latter).
+
+    Binary domain: the input is padded with +1 *before* the sign (``pad_values=1.0`` everywhere in the
+    package), so beyond the border the layer sees sign = +1 where a float transposed convolution sees 0.
+    The weight binarizer's scale is per filter of the 2x2 kernel (per phase and output channel).
+    Counting (``bidrn_tf.deploy.counts``): as a transposed convolution, kernel x input pixels.
+    """
+
+    transposed_stride = 2
+
+    def __init__(self, filters: int, *, sign: str | None = "approx", weight_quantizer: str = "scaled_sign",
+                 **kwargs):
+        for key in ("kernel_size", "strides", "padding", "input_quantizer", "kernel_quantizer", "use_bias",
+                    "pad_values", "kernel_constraint", "kernel_initializer"):
+            kwargs.pop(key, None)
+        self.out_filters, self.sign, self.weight_quantizer = int(filters), sign, weight_quantizer
+        super().__init__(4 * int(filters), 2, padding="valid", input_quantizer=make_sign(sign),
+                         kernel_quantizer=make_weight_quantizer(weight_quantizer), kernel_constraint="weight_clip",
+                         kernel_initializer="glorot_normal", use_bias=False, **kwargs)
+
+    def call(self, inputs):
+        padded = tf.pad(inputs, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=1.0)
+        binary = self.input_quantizer(padded) if self.input_quantizer is not None else padded
+        with lq.context.quantized_scope(True):  # (Keras' Conv.call would pin the output to this layer's shape)
+            phases = self.convolution_op(binary, self.kernel)  # (B, H + 1, W + 1, 4 F), block p = 2 py + px
+        h, w, f = inputs.shape[1], inputs.shape[2], self.out_filters
+        parts = [phases[:, py:py + h, px:px + w, (2 * py + px) * f:(2 * py + px + 1) * f]
+                 for py in (0, 1) for px in (0, 1)]
+        return tf.nn.depth_to_space(tf.concat(parts, -1), 2)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return tf.TensorShape([b, None if h is None else 2 * h, None if w is None else 2 * w, self.out_filters])
+
+    def to_transposed_kernel(self, kernel=None):
+        """The 4x4 kernel (4, 4, F, C) of ``tf.nn.conv2d_transpose`` this layer computes with ``kernel``
+        (default: the binarized kernel)."""
+        if kernel is None:  # (2, 2, C, 4F)
+            kernel = self.kernel_quantizer(tf.identity(getattr(self.kernel, "latent_variable", self.kernel)))
+        k = kernel
+        f = self.out_filters
+        rows = {0: (3, 1), 1: (2, 0)}  # phase -> transposed-kernel taps at window offsets 0, 1
+        out = [[None] * 4 for _ in range(4)]
+        for py in (0, 1):
+            for px in (0, 1):
+                p = 2 * py + px
+                for dy in (0, 1):
+                    for dx in (0, 1):
+                        out[rows[py][dy]][rows[px][dx]] = tf.transpose(k[dy, dx, :, p * f:(p + 1) * f])
+        return tf.stack([tf.stack(r, 0) for r in out], 0)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("filters", "kernel_size", "strides", "padding", "input_quantizer", "kernel_quantizer",
+                    "use_bias", "pad_values", "kernel_constraint", "kernel_initializer"):
+            config.pop(key, None)
+        return {**config, "filters": self.out_filters, "sign": self.sign, "weight_quantizer": self.weight_quantizer}

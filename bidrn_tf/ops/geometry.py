@@ -9,16 +9,22 @@ import tensorflow as tf
 import bidrn_tf  # noqa: F401
 
 
+def volume_softmax(heatmap: tf.Tensor) -> tf.Tensor:
+    """heatmap (B, H, W, J, D) logits -> probabilities of the same shape, softmax over H x W x D per joint."""
+    shape = tf.shape(heatmap)
+    h, w, j, d = heatmap.shape[1], heatmap.shape[2], heatmap.shape[3], heatmap.shape[4]
+    x = tf.reshape(tf.transpose(heatmap, [0, 3, 1, 2, 4]), [shape[0], j, -1])  # (B, J, H*W*D)
+    prob = tf.reshape(tf.nn.softmax(x, -1), [shape[0], j, h, w, d])
+    return tf.transpose(prob, [0, 2, 3, 1, 4])
+
+
 def soft_argmax_3d(heatmap: tf.Tensor) -> tf.Tensor:
     """heatmap (B, H, W, J, D) logits -> (B, J, 3) expected (x, y, z) under softmax over H x W x D."""
-    shape = tf.shape(heatmap)
+    prob = volume_softmax(heatmap)
     h, w, d = heatmap.shape[1], heatmap.shape[2], heatmap.shape[4]
-    x = tf.transpose(heatmap, [0, 3, 1, 2, 4])  # (B, J, H, W, D)
-    prob = tf.reshape(tf.nn.softmax(tf.reshape(x, [shape[0], heatmap.shape[3], -1]), -1),
-                      [shape[0], heatmap.shape[3], h, w, d])
-    ys = tf.reduce_sum(tf.reduce_sum(prob, [3, 4]) * tf.range(h, dtype=prob.dtype), -1)
-    xs = tf.reduce_sum(tf.reduce_sum(prob, [2, 4]) * tf.range(w, dtype=prob.dtype), -1)
-    zs = tf.reduce_sum(tf.reduce_sum(prob, [2, 3]) * tf.range(d, dtype=prob.dtype), -1)
+    ys = tf.reduce_sum(tf.reduce_sum(prob, [2, 4]) * tf.range(h, dtype=prob.dtype)[:, None], 1)
+    xs = tf.reduce_sum(tf.reduce_sum(prob, [1, 4]) * tf.range(w, dtype=prob.dtype)[:, None], 1)
+    zs = tf.reduce_sum(tf.reduce_sum(prob, [1, 2]) * tf.range(d, dtype=prob.dtype), -1)
     return tf.stack([xs, ys, zs], -1)
 
 
@@ -49,8 +55,12 @@ def sample_features(features: tf.Tensor, xy: tf.Tensor) -> tf.Tensor:
 
 
 def box_from_center_size(center: tf.Tensor, size: tf.Tensor, *, aspect: float, extension: float) -> tf.Tensor:
-    """center (B, 2), size (B, 2) -> (B, 4) xyxy box widened to ``aspect`` (w / h) and scaled by ``extension``."""
-    w, h = size[:, 0], size[:, 1]
+    """center (B, 2), size (B, 2) -> (B, 4) xyxy box widened to ``aspect`` (w / h) and scaled by ``extension``.
+
+    A size is read as its magnitude (BoxNet's size head is linear, as Hand4Whole's, so an untrained one can
+    predict a negative size; Hand4Whole's ``restore_bbox`` would then invert the box).
+    """
+    w, h = tf.abs(size[:, 0]), tf.abs(size[:, 1])
     w2 = tf.where(w > aspect * h, w, h * aspect)
     h2 = tf.where(w > aspect * h, w / aspect, h)
     half = tf.stack([w2, h2], -1) * extension / 2

@@ -47,3 +47,25 @@ def test_missing_smplx_file():
 
     with pytest.raises(ModelFileError, match="not found"):
         build_model(method="fp", smplx_model="/no/such/SMPLX_NEUTRAL.npz", config=SMALL)
+
+
+@pytest.mark.parametrize("method", ["fp", "bidrn"])
+def test_body_pose_depends_on_the_hand_backbone_and_boxes_are_detached(method, smplx_model_path):
+    """Hand4Whole's wiring: the body RotationNet samples the hand backbone's features at the hand MCPs, so
+    the body pose's gradient reaches every hand-backbone weight; the crops use detached boxes, so none of it
+    reaches BoxNet (which learns from its box loss)."""
+    model = build_model(method=method, smplx_model=smplx_model_path, config=SMALL, include_smplx=False)
+    whole = model.get_layer("whole_body")
+    x = tf.random.uniform((2, 128, 96, 3), seed=3)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x, training=True)["body_pose"])
+    grads = {id(v): g for v, g in zip(model.trainable_variables, tape.gradient(loss, model.trainable_variables))}
+
+    def reached(layer):
+        return [grads[id(v)] is not None and bool(np.any(tf.convert_to_tensor(grads[id(v)]).numpy()))
+                for v in layer.trainable_variables]
+
+    hand = reached(whole.hand_backbone)
+    assert sum(hand) >= 0.98 * len(hand), f"{len(hand) - sum(hand)} hand-backbone weights get no gradient"
+    assert not any(reached(whole.box_net)) and not any(reached(whole.face_backbone))
+    assert not any(reached(whole.hand_position))  # hand joints are detached before they are sampled

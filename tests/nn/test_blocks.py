@@ -127,3 +127,84 @@ def test_each_module_converts_to_binary_ops_and_matches_keras(name, rng):
     assert census["LceBconv2d"] == n_quant_convs
     assert census["CONV_2D"] == (1 if name == "br" else 0)
     np.testing.assert_allclose(out, ref, atol=1e-5 * (1 + np.abs(ref).max()))
+
+
+# ----------------------------------------------------------------------------------------------------
+# switches of BiDRNConfig at the block level
+# ----------------------------------------------------------------------------------------------------
+def test_binary_transposed_conv_is_a_4x4_stride2_transposed_conv_of_the_signs():
+    """Against tf.nn.conv2d_transpose with the layer's own 4x4 kernel, on sign(x) extended by +1 (the
+    package's binary padding); inside the border it equals the zero-padded transposed convolution."""
+    from bidrn_tf.nn.layers import BinaryConv2DTranspose
+
+    x = tf.random.normal((2, 5, 4, 3), seed=0)
+    layer = BinaryConv2DTranspose(6, sign="ste", weight_quantizer="scaled_sign")
+    y = layer(x).numpy()
+    kernel = layer.to_transposed_kernel()
+    assert y.shape == (2, 10, 8, 6) and kernel.shape == (4, 4, 6, 3)
+    signs = tf.where(x >= 0, 1.0, -1.0)
+    extended = tf.pad(signs, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=1.0)
+    reference = tf.nn.conv2d_transpose(extended, kernel, (2, 14, 12, 6), 2, padding="SAME")[:, 2:-2, 2:-2]
+    np.testing.assert_allclose(y, reference.numpy(), atol=1e-5)
+    zero_padded = tf.nn.conv2d_transpose(signs, kernel, (2, 10, 8, 6), 2, padding="SAME").numpy()
+    np.testing.assert_allclose(y[:, 1:-1, 1:-1], zero_padded[:, 1:-1, 1:-1], atol=1e-5)
+    assert np.abs(y - zero_padded).max() > 0.1  # the border differs
+    # 16 C F binary weights, as the 4x4 transposed kernel
+    assert int(np.prod(layer.kernel.shape)) == 16 * 3 * 6
+    assert type(layer).from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("branch_bn", [False, True])
+def test_fdr_branch_batchnorm_reweights_the_branches_before_the_sum(branch_bn):
+    """branch_bn=True: sum_k BN_k(LCR_k(g_k)); False: BN(sum_k LCR_k(g_k)); compared at sample points
+    after giving the BNs different affine parameters."""
+    x = tf.random.normal((2, 4, 4, 8), seed=4)
+    fdr = blocks.GFDR(tau=1, branch_bn=branch_bn)
+    fdr(x)
+    bns = [b.bn for b in fdr.branches] if branch_bn else [fdr.bn]
+    for k, bn in enumerate(bns):
+        bn.gamma.assign(tf.fill(bn.gamma.shape, 2.0 + k))
+        bn.beta.assign(tf.fill(bn.beta.shape, 0.5 * k))
+    groups = tf.split(x, 2, axis=-1)
+    if branch_bn:
+        assert fdr.bn is None and all(b.bn is not None for b in fdr.branches)
+        expected = sum(b(g, training=False) for b, g in zip(fdr.branches, groups))
+    else:
+        assert all(b.bn is None for b in fdr.branches)
+        expected = fdr.bn(sum(b(g, training=False) for b, g in zip(fdr.branches, groups)), training=False)
+    np.testing.assert_allclose(fdr(x, training=False).numpy(), expected.numpy(), atol=1e-5)
+    bn_vars = [w for w in fdr.weights if "bn/gamma" in w.name]
+    assert len(bn_vars) == (2 if branch_bn else 1)
+
+
+def test_rsign_shift_moves_the_threshold_and_not_the_shortcut():
+    lcr = blocks.BaseLCR(kernel_size=1, rsign_shift=True, batch_norm=False)
+    x = tf.random.normal((1, 3, 3, 4), seed=9)
+    lcr(x)
+    lcr.shift.shift.assign(tf.fill((4,), 100.0))  # every binary input is now +1
+    ones = tf.ones_like(x)
+    np.testing.assert_allclose(lcr(x).numpy(), (lcr.act(lcr.conv(ones)) + x).numpy(), atol=1e-5)
+
+
+def test_leakyrelu_redistribution_keeps_the_shifts_and_fixes_the_slope():
+    from bidrn_tf.nn.layers import redistribution
+
+    layer = redistribution("leakyrelu")
+    x = tf.constant([[-2.0, 3.0]])
+    layer(x)
+    assert sorted(w.name.split("/")[-1] for w in layer.trainable_weights) == ["gamma:0", "zeta:0"]
+    layer.gamma.assign([1.0, 1.0])
+    layer.zeta.assign([0.5, 0.5])
+    np.testing.assert_allclose(layer(x).numpy(), [[0.1 * (-3.0) + 0.5, 2.0 + 0.5]], atol=1e-6)
+
+
+def test_plain_binary_unit_and_block_residual_off():
+    x = tf.random.normal((2, 8, 8, 16), seed=2)
+    unit = blocks.PlainBinaryUnit(filters=32, strides=2, kernel_size=3)
+    assert unit(x).shape == (2, 4, 4, 32)
+    np.testing.assert_allclose(unit(x, training=False).numpy(),
+                               unit.bn(unit.act(unit.conv(x)), training=False).numpy(), atol=1e-5)
+    body = tf.random.normal((2, 4, 4, 32), seed=3)
+    br = blocks.BlockResidual(filters=32, strides=2, mode="none")
+    np.testing.assert_array_equal(br([x, body]).numpy(), body.numpy())
+    assert not br.weights
