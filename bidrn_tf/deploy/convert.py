@@ -55,7 +55,7 @@ def convert(model: tf.keras.Model, *, binary: bool = True) -> bytes:
 
 
 _SIGN_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "SwishSign")
-_SIGN_KERNEL_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "MagnitudeAwareSign")
+_SIGN_KERNEL_QUANTIZERS = ("BinarySign", "SteSign", "ApproxSign", "MagnitudeAwareSign", "ReCUWeight", "FourierScaledSign")
 
 
 def lce_blockers(layer) -> list[str]:

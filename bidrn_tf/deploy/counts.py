@@ -1,14 +1,18 @@
 """Params and OPs in the binary-network convention (Bi-Real, ReActNet, BiDRN).
 
 Rule:
-* Params = binary params / 32 + full-precision params. A weight is binary when its layer's kernel quantizer
-  is 1-bit. BatchNorm counts gamma and beta only (PyTorch's parameters; running statistics are buffers), as
-  in the paper's 77.84M for Hand4Whole.
-* OPs = binary MACs / 64 + full-precision MACs. A MAC is binary when both the kernel and the input
-  quantizer are 1-bit. MACs are counted for convolutions (incl. transposed and depthwise) and dense layers
-  only: kernel_h * kernel_w * C_in / groups * C_out * H_out * W_out (+ 0 for bias). Pooling, BatchNorm,
-  activations and residual adds are not counted (they are a few percent of the total and the paper does
-  not say that it counts them).
+* Params = binary params / 32 + full-precision params, over the trainable variables. A weight is binary
+  when its layer's kernel quantizer is 1-bit. BatchNorm counts gamma and beta only (PyTorch's parameters;
+  running statistics are buffers), as in the paper's 77.84M for Hand4Whole; schedule state (ReCU's tau,
+  FDA's term count and noise weight) is not a parameter.
+* OPs = binary MACs / 64 + full-precision MACs, per input image. A MAC is binary when both the kernel and
+  the input quantizer are 1-bit. MACs are counted for convolutions (incl. transposed and depthwise), dense
+  layers and the SMPL-X layer's matrix products (``SMPLXLayer.matmul_macs``): kernel_h * kernel_w *
+  C_in / groups * C_out * H_out * W_out (+ 0 for bias), times the batch the layer sees for one image (the
+  hand backbone and heads run on both hand crops). Pooling, BatchNorm, activations, shifts, scales and
+  residual adds are not counted (BatchNorm and per-channel scales fold into the convolution before them).
+  ``rule="hand4whole_fp"`` is the rule that reproduces the paper's 16.85G for full-precision Hand4Whole:
+  one hand crop, transposed convolutions per output pixel (README, "Counts").
 
 MACs are measured, not derived: ``profile`` runs one forward pass on zeros and records every counted
 layer's real output shape, so nested layers (the BiDRB modules) are covered.
@@ -66,17 +70,42 @@ def _layer_bits(layer):
     return quantizer_bits(kq), quantizer_bits(iq)
 
 
-def _macs(layer, out_shape) -> int:
+OPS_RULES = ("per_image", "hand4whole_fp")
+
+
+def _macs(layer, out_shape, rule: str = "per_image") -> int:
+    """MACs of one call of ``layer`` whose output has ``out_shape`` (batch first), under ``rule``:
+
+    ``"per_image"``: everything the layer computes for one input image, i.e. times its own batch (the hand
+    backbone runs on both hand crops), transposed convolutions counted per *input* pixel (each input pixel
+    scatters its kernel once). ``"hand4whole_fp"``: batch ignored (one hand crop) and transposed
+    convolutions per *output* pixel, the rule that reproduces the paper's 16.85G for Hand4Whole.
+    """
+    batch = 1 if rule == "hand4whole_fp" else int(out_shape[0])
     if isinstance(layer, tf.keras.layers.Dense):
         kernel_size = int(np.prod(layer.kernel.shape))
-        return kernel_size * int(np.prod(out_shape[1:-1] or [1]))
+        return kernel_size * int(np.prod(out_shape[1:-1] or [1])) * batch
     kernel = layer.depthwise_kernel if isinstance(layer, tf.keras.layers.DepthwiseConv2D) else layer.kernel
     kernel_size = int(np.prod(kernel.shape))
     spatial = int(np.prod(out_shape[1:-1]))
-    if isinstance(layer, tf.keras.layers.Conv2DTranspose):
-        # every input pixel scatters its kernel: MACs = kernel size * input pixels
+    stride = getattr(layer, "transposed_stride", None)  # bidrn_tf.nn.layers.BinaryConv2DTranspose
+    if stride is not None:
+        # its kernel holds the 16 C F weights of a 4x4 transposed conv; out_shape is the up-sampled map
+        spatial = spatial // (stride * stride) * (1 if rule == "per_image" else stride * stride)
+        kernel_size = kernel_size // (stride * stride) * (stride * stride)
+    elif isinstance(layer, tf.keras.layers.Conv2DTranspose) and rule == "per_image":
         spatial = spatial // (layer.strides[0] * layer.strides[1])
-    return kernel_size * spatial
+    return kernel_size * spatial * batch
+
+
+def _executed_macs(layer, out_shape) -> int:
+    """MACs a runtime executes for ``layer`` (batch included): ``BinaryConv2DTranspose`` runs its 2x2 conv
+    on the (H + 1) x (W + 1) grid of the padded input."""
+    stride = getattr(layer, "transposed_stride", None)
+    if stride is None:
+        return _macs(layer, out_shape)
+    h, w = out_shape[1] // stride + 1, out_shape[2] // stride + 1
+    return int(np.prod(layer.kernel.shape)) * h * w * int(out_shape[0])
 
 
 def _record_output_shapes(model: tf.keras.Model, counted) -> dict:
@@ -100,8 +129,11 @@ def _record_output_shapes(model: tf.keras.Model, counted) -> dict:
     return shapes
 
 
-def profile(model: tf.keras.Model) -> Profile:
-    """Count binary / full-precision parameters and MACs of ``model`` (rule in the module docstring)."""
+def profile(model: tf.keras.Model, *, rule: str = "per_image") -> Profile:
+    """Count binary / full-precision parameters and MACs of ``model`` (rules in the module docstring and
+    :func:`_macs`)."""
+    if rule not in OPS_RULES:
+        raise ValueError(f"rule must be one of {OPS_RULES}, got {rule!r}")
     counted = [m for m in model.submodules if isinstance(m, _CONV_TYPES)]
     shapes = _record_output_shapes(model, counted)
     prof = Profile()
@@ -113,13 +145,18 @@ def profile(model: tf.keras.Model) -> Profile:
             binary_vars.add(id(kernel))
         if id(layer) not in shapes:  # layer not on the forward path
             continue
-        macs = _macs(layer, shapes[id(layer)])
+        macs = _macs(layer, shapes[id(layer)], rule)
         if k_bits == 1 and i_bits == 1:
             prof.binary_macs += macs
         else:
             prof.fp_macs += macs
         prof.layers.append((layer.name, k_bits, i_bits, macs))
-    for var in model.weights:
+    for layer in model.submodules:  # layers that are matrix products without being Conv / Dense (SMPL-X)
+        if hasattr(layer, "matmul_macs"):
+            macs = int(layer.matmul_macs())
+            prof.fp_macs += macs
+            prof.layers.append((layer.name, 32, 32, macs))
+    for var in model.trainable_weights:  # BN statistics, ReCU's tau, FDA's schedule are state, not parameters
         if _is_bn_stat(var):
             continue
         n = int(np.prod(var.shape))
@@ -134,13 +171,12 @@ def binarized_weight_macs(model: tf.keras.Model) -> list[tuple[str, int]]:
     """[(layer name, MACs of one forward pass at batch 1, *including* the batch the layer really sees)]
     for every conv / dense layer with 1-bit weights, whatever its input quantizer (names can repeat).
 
-    Unlike :func:`profile` this multiplies by the layer's own batch (the hand backbone runs on two crops per
-    image), because it is compared with the MACs of the ops in a converted flatbuffer.
+    These are the MACs a runtime executes (``_executed_macs``), because they are compared with the MACs of
+    the ops in a converted flatbuffer.
     """
     counted = [m for m in model.submodules if isinstance(m, _CONV_TYPES) and _layer_bits(m)[0] == 1]
     shapes = _record_output_shapes(model, counted)
-    return [(layer.name, _macs(layer, shapes[id(layer)]) * int(shapes[id(layer)][0]))
-            for layer in counted if id(layer) in shapes]
+    return [(layer.name, _executed_macs(layer, shapes[id(layer)])) for layer in counted if id(layer) in shapes]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -199,46 +235,85 @@ def format_table5(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# main-paper Table 1 (BBCU: seed Table 7): (Params M, OPs G)
 PAPER_WHOLE = {"fp": (77.84, 16.85), "bnn": (21.61, 2.63), "xnor": (21.61, 2.63), "dorefa": (21.61, 2.63),
-               "bireal": (21.61, 2.63), "reactnet": (21.66, 2.63), "bidrn": (17.22, 2.50)}
+               "bireal": (21.61, 2.63), "reactnet": (21.66, 2.63), "recu": (21.71, 2.65), "fda": (32.06, 2.81),
+               "bbcu": (22.04, 2.68), "bidrn": (17.22, 2.50)}
 
 
-def whole_model_rows(methods=None, smplx_model=None) -> list[dict]:
-    """Params / OPs of the whole-body model (512x384 input) for every method, next to the paper's."""
+def whole_model_rows(methods=None, smplx_model=None, config=None) -> list[dict]:
+    """Params / OPs of the whole-body model (paper sizes unless ``config``) for every method, under both OPs
+    rules, next to the paper's numbers (``None`` where the paper has none)."""
     import tempfile
 
+    from bidrn_tf.models.backbones import METHODS
     from bidrn_tf.models.whole_body import build_model
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     smplx_model = model_or_stand_in(smplx_model, tempfile.mkdtemp(), announce=False)
     rows = []
-    for method in methods or PAPER_WHOLE:
+    for method in methods or METHODS:
         tf.keras.backend.clear_session()
-        p = profile(build_model(method=method, smplx_model=smplx_model))
-        paper_p, paper_o = PAPER_WHOLE[method]
-        rows.append({"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "paper_params_m": paper_p,
-                     "paper_ops_g": paper_o, "total_params": p.total_params})
+        model = build_model(method=method, smplx_model=smplx_model, config=config)
+        p, h = profile(model), profile(model, rule="hand4whole_fp")
+        paper_p, paper_o = PAPER_WHOLE.get(method, (None, None))
+        rows.append({"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "ops_g_hand4whole_rule": h.ops_g,
+                     "paper_params_m": paper_p, "paper_ops_g": paper_o, "total_params": p.total_params,
+                     "binary_macs": p.binary_macs, "fp_macs": p.fp_macs})
     return rows
 
 
+def _rel(value, paper):
+    return "" if paper is None else f"{100 * (value / paper - 1):+.1f}%"
+
+
 def format_whole(rows: list[dict]) -> str:
-    lines = ["| method | Params (M) | paper | diff | OPs (G) | paper | diff | all params |", "|" + "---|" * 8]
+    lines = ["| method | Params (M) | paper | diff | OPs (G), per image | paper | diff | OPs (G), Hand4Whole-FP rule "
+             "| diff | all params |", "|" + "---|" * 10]
     for r in rows:
-        lines.append(f"| {r['method']} | {r['params_m']:.2f} | {r['paper_params_m']} | "
-                     f"{100 * (r['params_m'] / r['paper_params_m'] - 1):+.1f}% | {r['ops_g']:.2f} | {r['paper_ops_g']} | "
-                     f"{100 * (r['ops_g'] / r['paper_ops_g'] - 1):+.1f}% | {r['total_params']:,} |")
+        pp, po = r["paper_params_m"], r["paper_ops_g"]
+        lines.append(f"| {r['method']} | {r['params_m']:.2f} | {pp if pp is not None else '-'} | "
+                     f"{_rel(r['params_m'], pp)} | {r['ops_g']:.2f} | {po if po is not None else '-'} | "
+                     f"{_rel(r['ops_g'], po)} | {r['ops_g_hand4whole_rule']:.2f} | "
+                     f"{_rel(r['ops_g_hand4whole_rule'], po)} | {r['total_params']:,} |")
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description="Params/OPs of every backbone at the paper's input sizes")
-    ap.add_argument("--methods", nargs="*", default=None, help="subset of methods (default: all)")
+    from bidrn_tf.models.backbones import METHODS
+
+    ap = argparse.ArgumentParser(description="Params / OPs of every backbone at the paper's input sizes, or of "
+                                             "the whole-body model (--whole) next to the paper's Table 1")
+    ap.add_argument("--methods", nargs="*", default=None, choices=METHODS, metavar="METHOD",
+                    help=f"subset of methods (default: all of {', '.join(METHODS)})")
     ap.add_argument("--no-table5", action="store_true", help="skip the seed Table 5 (MNIST ResNet-18) check")
     ap.add_argument("--whole", action="store_true", help="only the whole-body model table (paper Table 1)")
+    ap.add_argument("--json", metavar="FILE", default=None,
+                    help="with --whole: also write {method: {params_m, ops_g, ...}} to FILE (atomically)")
     args = ap.parse_args(argv)
+    if args.json and not args.whole:
+        ap.error("--json needs --whole")
+    if args.json:
+        from bidrn_tf.cli import check_outputs
+
+        try:
+            check_outputs(json=args.json)
+        except ValueError as err:
+            ap.error(str(err))
     if args.whole:
-        print("Whole-body model, 512x384 input (paper Table 1):")
-        print(format_whole(whole_model_rows(args.methods)))
+        import json
+
+        import bidrn_tf
+        from bidrn_tf.fileio import write_atomic
+
+        rows = whole_model_rows(args.methods)
+        print("Whole-body model, 512x384 input, both hands (paper Table 1; OPs = binary MACs / 64 + FP MACs):")
+        print(format_whole(rows))
+        if args.json:
+            table = {r["method"]: {**{k: v for k, v in r.items() if k != "method"},
+                                   "bidrn_tf_version": bidrn_tf.__version__} for r in rows}
+            write_atomic(args.json, json.dumps(table, indent=1).encode())
+            print(f"wrote {args.json}")
         return
     print("Backbones (Params = binary/32 + FP; OPs = binary MACs/64 + FP MACs):")
     print(format_table(backbone_table(args.methods)))

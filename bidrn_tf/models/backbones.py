@@ -13,8 +13,26 @@
 ``bireal`` Bi-Real Net: ApproxSign gradient, scaled sign weights, a real-valued identity shortcut around
            every binary conv whose input and output shapes match.
 ``reactnet`` ReActNet: as Bi-Real plus RSign (learnable per-channel shift before sign) and RPReLU.
+``recu``   ReCU (Xu et al., ICCV 2021): Bi-Real layout with hardtanh after each unit, as ReCU's ResNet;
+           weights binarized by the rectified clamp unit (``quantizers.ReCUWeight``: standardize per
+           filter, clamp at the tau-quantile, sign; tau 0.85 -> 0.99 over training), a learnable
+           per-channel scale alpha after each binary conv (``layers.LearnableScale``), activations with
+           ApproxSign on the per-sample standardized input (``sign="recu"``).
+``fda``    FDA (Xu et al., NeurIPS 2021): Bi-Real layout with per-channel PReLU ("Bi-Real + PReLU", FDA's
+           baseline); the Fourier-series gradient of sign for weights and activations, and the weights'
+           noise-adaptation module during training (``layers.FDAConv2D``).
+``bbcu``   BBCU (Xia et al., ICLR 2023): every unit is ``RPReLU(BN(BinConv(sign(x + b)))) + x`` (activation
+           before the residual add, RSign shift, scaled-sign weights, ApproxSign). BBCU drops BatchNorm in
+           its restoration networks and rescales the input by k instead (residual alignment); a ResNet
+           backbone keeps its BatchNorms (the paper's 22.04M for BBCU is above BNN + BBCU's own per-conv
+           parameters, so its BNs were kept), and with a BatchNorm after the stem the input scale k cancels,
+           so it is left out.
 ``bidrn``  BiDRN: blocks built from ``bidrn_tf.nn.blocks`` following the mapping table (seed Table 1).
 =========  ==========================================================================================
+
+LCE: every method except ``dorefa`` converts to ``LceBconv2d`` ({0, 1} activations are not a sign). ReCU's
+scale, FDA's per-channel weight scale and BBCU's shift fold into the binary convolution or stay as small
+float elementwise ops; FDA's noise module and the schedules are training-only.
 
 Counting rule shared by the BNN family (reproduces the paper's 21.61M, SPEC section 1): every backbone
 convolution except the first 7x7 is binarized, the 1x1 down-sampling shortcut convs included; BatchNorm
@@ -36,9 +54,10 @@ import tensorflow as tf
 import bidrn_tf  # noqa: F401
 from bidrn_tf.models.config import BiDRNConfig
 from bidrn_tf.nn import blocks
-from bidrn_tf.nn.layers import LearnableShift, RPReLU, batch_norm, binary_conv2d, hardtanh
+from bidrn_tf.nn.layers import (FDAConv2D, LearnableScale, LearnableShift, RPReLU, batch_norm, binary_conv2d,
+                                hardtanh, prelu)
 
-METHODS = ("fp", "bnn", "xnor", "dorefa", "bireal", "reactnet", "bidrn")
+METHODS = ("fp", "bnn", "xnor", "dorefa", "bireal", "reactnet", "recu", "fda", "bbcu", "bidrn")
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 50: ("bottleneck", (3, 4, 6, 3))}
 STAGE_WIDTHS = (64, 128, 256, 512)
 
@@ -51,8 +70,11 @@ class BaselineSpec:
     weight_quantizer: str  # see bidrn_tf.nn.quantizers.kernel_quantizer
     conv_shortcut: bool  # Bi-Real: identity shortcut around each binary conv where shapes match
     learnable_shift: bool  # ReActNet: RSign = sign(x + b)
-    activation: str  # after each unit: "hardtanh", "rprelu" or "none"
+    activation: str  # after each unit: "hardtanh", "rprelu", "prelu" or "none"
     lce_binary: bool = True  # converts to LceBconv2d
+    learned_scale: bool = False  # ReCU: a learnable per-channel scale after each binary conv
+    conv: str = "quant"  # "quant" (larq QuantConv2D) or "fda" (FDAConv2D with the noise-adaptation module)
+    activation_before_add: bool = False  # BBCU: y = act(BN(conv)) + residual instead of act(BN(conv) + residual)
 
 
 BASELINES = {
@@ -61,6 +83,9 @@ BASELINES = {
     "dorefa": BaselineSpec("dorefa", "dorefa", False, False, "hardtanh", lce_binary=False),
     "bireal": BaselineSpec("approx", "scaled_sign", True, False, "none"),
     "reactnet": BaselineSpec("approx", "scaled_sign", True, True, "rprelu"),
+    "recu": BaselineSpec("recu", "recu", True, False, "hardtanh", learned_scale=True),
+    "fda": BaselineSpec("fda", "fda", True, False, "prelu", conv="fda"),
+    "bbcu": BaselineSpec("approx", "scaled_sign", True, True, "rprelu", activation_before_add=True),
 }
 
 
@@ -122,19 +147,37 @@ def _fp_block(x, kind, width, stride, name):
 # ----------------------------------------------------------------------------------------------------
 # BNN baselines
 # ----------------------------------------------------------------------------------------------------
-def _baseline_unit(x, spec: BaselineSpec, filters, kernel, stride, residual, name):
-    """y = act(BN(BinConv(sign([shift](x)))) + residual)."""
+def _baseline_conv(x, spec: BaselineSpec, filters, kernel, stride, name):
+    """[RSign shift] -> binary conv -> [learnable scale] (the binarized convolution of a baseline unit)."""
     q = LearnableShift(name=f"{name}_rsign_shift")(x) if spec.learnable_shift else x
-    y = binary_conv2d(filters, kernel, strides=stride, sign=spec.sign,
-                      weight_quantizer=spec.weight_quantizer, name=f"{name}_binconv")(q)
-    y = batch_norm(name=f"{name}_bn")(y)
+    if spec.conv == "fda":
+        y = FDAConv2D(filters, kernel, strides=stride, name=f"{name}_binconv")(q)
+    else:
+        y = binary_conv2d(filters, kernel, strides=stride, sign=spec.sign,
+                          weight_quantizer=spec.weight_quantizer, name=f"{name}_binconv")(q)
+    return LearnableScale(name=f"{name}_scale")(y) if spec.learned_scale else y
+
+
+def _activation(spec: BaselineSpec, name):
+    if spec.activation == "hardtanh":
+        return hardtanh(name=f"{name}_hardtanh")
+    if spec.activation == "rprelu":
+        return RPReLU(name=f"{name}_rprelu")
+    if spec.activation == "prelu":
+        return prelu(name=f"{name}_prelu")
+    return None
+
+
+def _baseline_unit(x, spec: BaselineSpec, filters, kernel, stride, residual, name):
+    """y = act(BN(BinConv(sign([shift](x)))) + residual)  (BBCU: act(BN(...)) + residual)."""
+    y = batch_norm(name=f"{name}_bn")(_baseline_conv(x, spec, filters, kernel, stride, name))
+    act = _activation(spec, name)
+    if spec.activation_before_add and act is not None:
+        y = act(y)
+        act = None
     if residual is not None:
         y = tf.keras.layers.Add(name=f"{name}_add")([y, residual])
-    if spec.activation == "hardtanh":
-        y = hardtanh(name=f"{name}_hardtanh")(y)
-    elif spec.activation == "rprelu":
-        y = RPReLU(name=f"{name}_rprelu")(y)
-    return y
+    return act(y) if act is not None else y
 
 
 def _baseline_block(x, spec: BaselineSpec, kind, width, stride, name):
@@ -142,10 +185,10 @@ def _baseline_block(x, spec: BaselineSpec, kind, width, stride, name):
     block_in = x
     shortcut = x
     if stride != 1 or int(x.shape[-1]) != out_c:
-        q = LearnableShift(name=f"{name}_downsample_rsign_shift")(x) if spec.learnable_shift else x
-        shortcut = binary_conv2d(out_c, 1, strides=stride, sign=spec.sign,
-                                 weight_quantizer=spec.weight_quantizer, name=f"{name}_downsample_binconv")(q)
+        shortcut = _baseline_conv(x, spec, out_c, 1, stride, f"{name}_downsample")
         shortcut = batch_norm(name=f"{name}_downsample_bn")(shortcut)
+        if spec.activation_before_add:  # BBCU: every binary conv is a unit with its activation
+            shortcut = _activation(spec, f"{name}_downsample")(shortcut)
     plan = ([(width, 3, stride), (width, 3, 1)] if kind == "basic"
             else [(width, 1, 1), (width, 3, stride), (out_c, 1, 1)])
     for i, (f, k, s) in enumerate(plan, 1):

@@ -5,6 +5,7 @@ All of them serialize through ``get_config`` and are registered with Keras under
 from __future__ import annotations
 
 import larq as lq
+import numpy as np
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
@@ -195,3 +196,88 @@ class BinaryConv2DTranspose(lq.layers.QuantConv2D):
                     "use_bias", "pad_values", "kernel_constraint", "kernel_initializer"):
             config.pop(key, None)
         return {**config, "filters": self.out_filters, "sign": self.sign, "weight_quantizer": self.weight_quantizer}
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class LearnableScale(tf.keras.layers.Layer):
+    """y = x * a with a learnable per-channel a of shape (C,), initialised uniform in [0, 1) as ReCU's
+    (its alpha after each binary convolution). Any shape (..., C)."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(int(input_shape[-1]),),
+                                     initializer=tf.keras.initializers.RandomUniform(0.0, 1.0), trainable=True)
+        super().build(input_shape)
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+
+def prelu(name: str | None = None) -> tf.keras.layers.PReLU:
+    """Per-channel PReLU with PyTorch's initial slope 0.25 (FDA's Bi-Real + PReLU baseline)."""
+    return tf.keras.layers.PReLU(alpha_initializer=tf.keras.initializers.Constant(0.25), shared_axes=[1, 2],
+                                 name=name)
+
+
+FDA_NOISE_REDUCTION = 64  # FDA's k: the noise module's hidden width is d / k
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class FDAConv2D(lq.layers.QuantConv2D):
+    """FDA's binary convolution (Xu et al., NeurIPS 2021): sign activations and scaled-sign weights with the
+    Fourier-series gradient (``quantizers.fourier_sign_grad``) plus, during training, the noise-adaptation
+    module on the weights:
+
+        W_train = sign(W) * s + alpha * e(W),   e(w_f) = ReLU(w_f W1) W2 + 0.1 sin(w_f)
+
+    per flattened output filter w_f (length d = kh kw C_in), W1 (d x d/64) and W2 (d/64 x d) without bias
+    (FDA's k = 64; both glorot-uniform initialised). alpha = 0.05 (1 + cos(pi p)) decays from 0.1 to 0 at the end of training (progress p,
+    ``set_progress``), so the trained network is the plain binary convolution; at inference
+    (``training`` false) the module is not run and the layer converts to ``LceBconv2d``. The module's
+    weights are parameters of the model (they are in the paper's 32.06M for FDA).
+    """
+
+    def __init__(self, filters: int, kernel_size: int, *, strides: int = 1, **kwargs):
+        for key in ("padding", "pad_values", "input_quantizer", "kernel_quantizer", "use_bias", "kernel_constraint",
+                    "kernel_initializer"):
+            kwargs.pop(key, None)
+        super().__init__(filters, kernel_size, strides=strides, padding="same", pad_values=1.0,
+                         input_quantizer=make_sign("fda"), kernel_quantizer=make_weight_quantizer("fda"),
+                         kernel_constraint="weight_clip", kernel_initializer="glorot_normal", use_bias=False,
+                         **kwargs)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        d = int(np.prod(self.kernel.shape[:-1]))
+        hidden = max(d // FDA_NOISE_REDUCTION, 1)
+        self.noise_w1 = self.add_weight(name="noise_w1", shape=(d, hidden), initializer="glorot_uniform")
+        self.noise_w2 = self.add_weight(name="noise_w2", shape=(hidden, d), initializer="glorot_uniform")
+        self.noise_alpha = self.add_weight(name="noise_alpha", shape=(), trainable=False,
+                                           initializer=tf.keras.initializers.Constant(0.1))
+
+    def _noisy_kernel(self):
+        latent = tf.identity(getattr(self.kernel, "latent_variable", self.kernel))
+        filters = tf.transpose(tf.reshape(latent, [-1, self.filters]))  # (C_out, d)
+        noise = tf.nn.relu(filters @ self.noise_w1) @ self.noise_w2 + 0.1 * tf.sin(filters)
+        noise = tf.reshape(tf.transpose(noise), tf.shape(latent))
+        return self.kernel_quantizer(latent) + self.noise_alpha * noise
+
+    def call(self, inputs, training=None):
+        if not training:
+            return super().call(inputs)
+        x = self.input_quantizer(inputs)
+        x = tf.pad(x, self._get_padding_same(x), constant_values=self.pad_values)
+        with lq.utils.patch_object(self, "padding", "valid"):
+            return self.convolution_op(x, self._noisy_kernel())
+
+    def set_progress(self, progress) -> None:
+        p = tf.clip_by_value(tf.cast(progress, tf.float32), 0.0, 1.0)
+        self.noise_alpha.assign(0.05 * (1.0 + tf.cos(np.pi * p)))
+        self.input_quantizer.set_progress(progress)
+        self.kernel_quantizer.set_progress(progress)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("padding", "pad_values", "input_quantizer", "kernel_quantizer", "use_bias", "kernel_constraint",
+                    "kernel_initializer"):
+            config.pop(key, None)
+        return config

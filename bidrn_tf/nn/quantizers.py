@@ -16,17 +16,34 @@ where the argument is always called ``sign``):
 * ``"tanh"``  - tanh approximation (seed Table 3 ablation): d/dx = alpha * (1 - tanh(alpha x)^2),
   gated by the hardtanh pre-activation (zero outside [-1, 1]); ``alpha`` defaults to 2.
 * ``"ste"``   - straight-through estimator of BNN: d/dx = 1 on [-1, 1], 0 elsewhere.
+* ``"recu"``  - ReCU (Xu et al., ICCV 2021): the ApproxSign derivative taken on the per-sample standardized
+  input, d/dx = ApproxSign'(x / s) / s with s = sqrt(Var_{H,W,C}(x) + 1e-5) (s treated as a constant in the
+  backward pass; ReCU also differentiates through s). Dividing by s > 0 does not change the sign, so the
+  forward pass (and the converted model) is a plain sign.
+* ``"fda"``   - FDA (Xu et al., NeurIPS 2021): the derivative of the n-term Fourier series of the square wave,
+  sign(t) ~ (4 / pi) sum_{i=0}^{n} sin((2i + 1) w t) / (2i + 1), i.e. d/dt = (4 w / pi) sum_{i=0}^{n}
+  cos((2i + 1) w t), gated to [-1, 1]. w = 1 (a square wave of period 2 pi, equal to sign on (-pi, pi));
+  n grows from 9 to 18 over training (``set_progress``), as FDA's paper doubles it.
+
+Scheduled binarizers (ReCU's tau, FDA's n) hold their schedule state in non-trainable variables and expose
+``set_progress(p)``, p = step / total steps in [0, 1]; ``set_progress(model, p)`` sets every one of a model.
 """
 from __future__ import annotations
 
+import math
+
 import larq as lq
+import numpy as np
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 
-SIGN_APPROXIMATIONS = ("approx", "tanh", "ste")  # sign forward, these backward passes
+SIGN_APPROXIMATIONS = ("approx", "tanh", "ste", "recu", "fda")  # sign forward, these backward passes
 SIGNS = SIGN_APPROXIMATIONS + ("dorefa",)  # every activation binarizer (``make_sign``)
-WEIGHT_QUANTIZERS = ("sign", "scaled_sign", "dorefa")  # every weight binarizer (``make_weight_quantizer``)
+WEIGHT_QUANTIZERS = ("sign", "scaled_sign", "dorefa", "recu", "fda")  # ``make_weight_quantizer``
+FDA_TERMS = (9, 18)  # FDA's number of Fourier terms: at the start, at the end of training
+FDA_OMEGA = 1.0
+RECU_TAU = (0.85, 0.99)  # ReCU's tau: at the start, at the end of training
 
 
 def approx_sign_grad(x: tf.Tensor) -> tf.Tensor:
@@ -46,7 +63,26 @@ def ste_grad(x: tf.Tensor) -> tf.Tensor:
     return tf.cast(tf.abs(x) <= 1.0, x.dtype)
 
 
-def _binary_sign(x: tf.Tensor, approx: str, alpha: float) -> tf.Tensor:
+def recu_sign_grad(x: tf.Tensor) -> tf.Tensor:
+    """ReCU's activation gradient: ApproxSign' on x / s, times 1 / s; s per sample over all but the batch axis."""
+    axes = list(range(1, x.shape.rank)) if x.shape.rank and x.shape.rank > 1 else None
+    s = tf.sqrt(tf.math.reduce_variance(x, axis=axes, keepdims=True) + 1e-5)
+    return approx_sign_grad(x / s) / s
+
+
+def fourier_sign_grad(x: tf.Tensor, terms, omega: float = FDA_OMEGA, max_terms: int = FDA_TERMS[1]) -> tf.Tensor:
+    """FDA: (4 omega / pi) sum_{i=0}^{terms} cos((2i + 1) omega x) on [-1, 1], 0 elsewhere.
+
+    ``terms`` may be a tensor (the schedule); the sum runs to ``max_terms`` with the higher terms masked.
+    """
+    i = tf.range(max_terms + 1, dtype=x.dtype)
+    on = tf.cast(i <= tf.cast(terms, x.dtype), x.dtype)
+    k = 2.0 * i + 1.0
+    series = tf.reduce_sum(tf.cos(x[..., None] * (k * omega)) * on, -1)
+    return tf.where(tf.abs(x) <= 1.0, (4.0 * omega / math.pi) * series, tf.zeros_like(x))
+
+
+def _binary_sign(x: tf.Tensor, approx: str, alpha: float, terms=None) -> tf.Tensor:
     """larq's sign forward with the gradient selected by ``approx`` (one of ``SIGN_APPROXIMATIONS``)."""
 
     @tf.custom_gradient
@@ -56,6 +92,10 @@ def _binary_sign(x: tf.Tensor, approx: str, alpha: float) -> tf.Tensor:
                 return dy * approx_sign_grad(x)
             if approx == "tanh":
                 return dy * tanh_sign_grad(x, alpha)
+            if approx == "recu":
+                return dy * recu_sign_grad(x)
+            if approx == "fda":
+                return dy * fourier_sign_grad(x, terms)
             return dy * ste_grad(x)
 
         return lq.math.sign(x), grad
@@ -83,9 +123,17 @@ class BinarySign(lq.quantizers.Quantizer):
         self.sign = sign
         self.alpha = float(alpha)
         super().__init__(**kwargs)
+        self.terms = (tf.Variable(float(FDA_TERMS[0]), trainable=False, name="fourier_terms")
+                      if sign == "fda" else None)
 
     def call(self, inputs):
-        return _binary_sign(inputs, self.sign, self.alpha)
+        return _binary_sign(inputs, self.sign, self.alpha, self.terms)
+
+    def set_progress(self, progress) -> None:
+        """FDA: n = 9 + floor(9 p) Fourier terms at training progress p (no-op for the other signs)."""
+        if self.terms is not None:
+            lo, hi = FDA_TERMS
+            self.terms.assign(tf.floor(lo + (hi - lo) * tf.clip_by_value(tf.cast(progress, tf.float32), 0.0, 1.0)))
 
     def get_config(self):
         return {**super().get_config(), "sign": self.sign, "alpha": self.alpha}
@@ -108,6 +156,79 @@ def make_sign(sign: str | None):
     return BinarySign(sign)
 
 
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class ReCUWeight(lq.quantizers.Quantizer):
+    """ReCU's weight binarizer (Xu et al., ICCV 2021), weights in Keras layout (..., C_out).
+
+    Forward, per output filter f: w1 = 2 sqrt(2) (w - mean_f) / sqrt(Var_f(w) + 1e-5) (unbiased variance);
+    b = mean |w1| over the layer; Q = -b ln(2 - 2 tau) (the tau-quantile of a Laplace(0, b)); w2 =
+    clip(w1, -Q, Q); output sign(w2) = sign(w - mean_f) (no scale: ReCU's learnable per-channel scale is a
+    separate layer after the convolution). Backward: identity through the sign, then through the clip (zero
+    outside [-Q, Q]: the "rectified clamp" that revives dead weights) and the standardization.
+    tau rises as tau(p) = A e^p + B from 0.85 to 0.99 (A = (0.99 - 0.85) / (e - 1), B = 0.85 - A) at
+    training progress p (``set_progress``), ReCU's exponential schedule.
+    """
+
+    precision = 1
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.tau = tf.Variable(RECU_TAU[0], trainable=False, name="recu_tau")
+
+    def call(self, w):
+        axes = list(range(w.shape.rank - 1))
+        n = float(np.prod(w.shape[:-1]))
+        mean = tf.reduce_mean(w, axes, keepdims=True)
+        var = tf.reduce_sum(tf.square(w - mean), axes, keepdims=True) / max(n - 1.0, 1.0)
+        w1 = 2.0 * math.sqrt(2.0) * (w - mean) / tf.sqrt(var + 1e-5)
+        b = tf.stop_gradient(tf.reduce_mean(tf.abs(w1)))
+        q = tf.stop_gradient(-b * tf.math.log(2.0 - 2.0 * self.tau))
+        w2 = tf.clip_by_value(w1, -q, q)
+        return w2 + tf.stop_gradient(lq.math.sign(w2) - w2)
+
+    def set_progress(self, progress) -> None:
+        lo, hi = RECU_TAU
+        a = (hi - lo) / (math.e - 1.0)
+        self.tau.assign(a * tf.exp(tf.clip_by_value(tf.cast(progress, tf.float32), 0.0, 1.0)) + lo - a)
+
+
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class FourierScaledSign(lq.quantizers.Quantizer):
+    """FDA's weight binarizer: sign(W) * mean(|W|) per output channel forward; the Fourier-series gradient
+    of :func:`fourier_sign_grad` for sign(W) backward (the scale's own gradient flows as usual).
+    FDA's noise-adaptation module is added by ``bidrn_tf.nn.layers.FDAConv2D`` during training."""
+
+    precision = 1
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.terms = tf.Variable(float(FDA_TERMS[0]), trainable=False, name="fourier_terms")
+
+    def call(self, w):
+        scale = tf.reduce_mean(tf.abs(w), list(range(w.shape.rank - 1)), keepdims=True)
+        return _binary_sign(w, "fda", 0.0, self.terms) * tf.stop_gradient(scale)
+
+    set_progress = BinarySign.set_progress
+
+
+def set_progress(model, progress) -> None:
+    """Set the training progress p in [0, 1] of every scheduled binarizer (ReCU's tau, FDA's terms and
+    noise weight) of ``model``; the training loop calls it every step."""
+    for obj in scheduled(model):
+        obj.set_progress(progress)
+
+
+def scheduled(model) -> list:
+    """Every layer or quantizer of ``model`` with a training schedule (``set_progress``)."""
+    found, seen = [], set()
+    for layer in model.submodules:
+        for obj in (layer, getattr(layer, "input_quantizer", None), getattr(layer, "kernel_quantizer", None)):
+            if obj is not None and hasattr(obj, "set_progress") and id(obj) not in seen:
+                seen.add(id(obj))
+                found.append(obj)
+    return found
+
+
 def make_weight_quantizer(weight_quantizer: str):
     """The weight binarizer named ``weight_quantizer``.
 
@@ -115,6 +236,7 @@ def make_weight_quantizer(weight_quantizer: str):
     ``"scaled_sign"``: sign(W) * mean(|W|) per output channel (XNOR-Net, Bi-Real, ReActNet, BiDRN); LCE folds
     the scale into the binary convolution.
     ``"dorefa"``: DoReFa 1-bit weights, sign(W) * mean(|W|) over the whole tensor.
+    ``"recu"``: ReCU, :class:`ReCUWeight`. ``"fda"``: FDA, :class:`FourierScaledSign`.
     """
     if weight_quantizer == "sign":
         return lq.quantizers.SteSign(clip_value=1.0)
@@ -122,6 +244,10 @@ def make_weight_quantizer(weight_quantizer: str):
         return lq.quantizers.MagnitudeAwareSign(clip_value=1.0)
     if weight_quantizer == "dorefa":
         return lq.quantizers.DoReFa(k_bit=1, mode="weights")
+    if weight_quantizer == "recu":
+        return ReCUWeight()
+    if weight_quantizer == "fda":
+        return FourierScaledSign()
     raise ValueError(f"weight_quantizer must be one of {WEIGHT_QUANTIZERS}, got {weight_quantizer!r}")
 
 

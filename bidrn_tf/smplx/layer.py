@@ -75,6 +75,14 @@ class SMPLXLayer(tf.keras.layers.Layer):
             self._lmk_bary = f32(m.lmk_bary_coords)
 
     # ------------------------------------------------------------------------------------------------
+    def matmul_macs(self) -> int:
+        """Multiply-accumulates of one mesh (``bidrn_tf.deploy.counts``): shape + expression blend shapes
+        (V 3 K), the joints' blend (J 3 K), pose blend shapes (9 (J - 1) x 3 V), the kinematic chain (J 4x4
+        products), the blend of joint transforms (V J 12) and applying them (V 9)."""
+        v, j = self.num_vertices, len(self.parents)
+        k = int(self._shapedirs.shape[-1])
+        return v * 3 * k + j * 3 * k + 9 * (j - 1) * 3 * v + j * 64 + v * j * 12 + v * 9
+
     def param_sizes(self) -> dict:
         """Expected last-axis size of every parameter."""
         hand = self.num_pca_comps if self.use_pca else 45

@@ -200,6 +200,7 @@ def _train(cfg: TrainConfig) -> dict:
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.nn import quantizers
     from bidrn_tf.train.losses import losses
 
     model_cfg = PRESETS[cfg.preset]
@@ -245,8 +246,12 @@ def _train(cfg: TrainConfig) -> dict:
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return total, parts
 
+    scheduled = quantizers.scheduled(model)  # ReCU's tau, FDA's Fourier terms and noise weight
+
     @tf.function
     def train_step(batch):
+        for obj in scheduled:  # training progress of this step, set in cross-replica context
+            obj.set_progress(tf.cast(step, tf.float32) / cfg.steps)
         total, parts = strategy.run(step_fn, args=(batch,))
         mean = lambda t: strategy.reduce(tf.distribute.ReduceOp.MEAN, t, axis=None)  # noqa: E731
         return mean(total), {k: mean(v) for k, v in parts.items()}

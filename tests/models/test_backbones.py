@@ -50,7 +50,9 @@ def test_bidrn_research_switches_change_the_model(backbone):
     base = backbone("bidrn", 18)
     leaky = build_resnet(depth=18, method="bidrn", input_shape=(32, 32, 3),
                          bidrn_config=BiDRNConfig(redistribution="leakyrelu", sign="tanh"))
-    assert profile(leaky).fp_params < profile(base).fp_params  # LeakyReLU has no learnable parameters
+    # LeakyReLU keeps RPReLU's two shifts and drops only its learnable slope: one vector per redistribution
+    slopes = sum(int(w.shape[0]) for w in base.trainable_weights if w.name.endswith("redistribution/beta:0"))
+    assert slopes > 0 and profile(base).fp_params - profile(leaky).fp_params == slopes
     signs = {m.input_quantizer.sign for m in leaky.submodules if isinstance(m, lq.layers.QuantConv2D)}
     assert signs == {"tanh"}
 
