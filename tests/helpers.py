@@ -50,17 +50,23 @@ def wrap(layer_fn, input_shape):
     return tf.keras.Model(inp, layer_fn(inp))
 
 
+def move_bn_means_off_ties(model, rng) -> None:
+    """Move every BatchNorm's moving mean by 0.5-1 % of its channel's spread.
+
+    Binary convolutions output integers, so a mean calibrated on a few random inputs can be an exact tie
+    (e.g. 0 = the mean of a balanced channel), and the sign after it then depends on each runtime's
+    rounding; comparisons of runtimes on an untrained model are only meaningful away from such ties."""
+    for bn in (m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)):
+        std = np.sqrt(bn.moving_variance.numpy() + bn.epsilon)
+        bn.moving_mean.assign(bn.moving_mean.numpy() + 1e-2 * std * rng.uniform(0.5, 1.0, std.shape))
+
+
 def keras_vs_lce(model, rng, n=2, calibrate=True):
     """Returns (census, keras output, LCE output) on random normal input of the model's shape."""
     shape = tuple(model.input.shape[1:])
     if calibrate:
         calibrate_batchnorm(model, rng.normal(size=(8,) + shape))
-        # binary convolutions output integers, so a calibrated mean can be an exact tie (e.g. 0 = mean of
-        # a balanced channel) and the sign after it then depends on each runtime's rounding: move the
-        # means off the integer / zero grid by a small fraction of each channel's spread
-        for bn in (m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)):
-            std = np.sqrt(bn.moving_variance.numpy() + bn.epsilon)
-            bn.moving_mean.assign(bn.moving_mean.numpy() + 1e-2 * std * rng.uniform(0.5, 1.0, std.shape))
+        move_bn_means_off_ties(model, rng)
     x = rng.normal(size=(n,) + shape).astype(np.float32)
     fb = convert(model)
     return flatbuffer.op_census(fb), model(x, training=False).numpy(), next(iter(flatbuffer.run(fb, x).values()))
