@@ -72,3 +72,30 @@ def test_baseline_blocks_match_keras_after_conversion(method, kind, stride, rng)
 def test_census_rejects_non_flatbuffers():
     with pytest.raises(flatbuffer.FlatbufferError, match="TF Lite"):
         flatbuffer.op_census(b"this is not a model")
+
+
+def test_breakdown_rows_swap_each_derived_module_for_a_plain_binary_unit():
+    """Seed Fig. 6: Base LCR only, then +DScR, +FUR, +FDR, +DSaR; a switched-off module is a PlainBinaryUnit
+    with the same output shape; BR off drops every Block Residual projection."""
+    from bidrn_tf.models.config import BREAKDOWN
+    from bidrn_tf.nn import blocks
+
+    kinds = {"dscr": blocks.GDScR, "fur": blocks.GFUR, "fdr": blocks.GFDR, "dsar": blocks.GDSaR}
+    counts = {}
+    for row, cfg in BREAKDOWN.items():
+        for depth in (18, 50):
+            model = build_resnet(depth=depth, method="bidrn", input_shape=(64, 64, 3), bidrn_config=cfg)
+            subs = model.submodules
+            on = {k for k, cls in kinds.items() if any(isinstance(m, cls) for m in subs)}
+            expected_on = {k for k in cfg.derived_modules if (k == "dsar") == (depth == 18)}
+            assert on == expected_on, (row, depth)
+            plain = sum(isinstance(m, blocks.PlainBinaryUnit) for m in subs)
+            counts[row, depth] = plain
+            assert model.output_shape == (None, 2, 2, 512 if depth == 18 else 2048)
+            brs = [m for m in subs if isinstance(m, blocks.BlockResidual)]
+            assert all(m.mode == cfg.block_residual for m in brs)
+            if cfg.block_residual == "none":
+                assert not any(m.weights for m in brs)
+    # ResNet-50: 3 strided 3x3 (DScR), 16 expanding 1x1 (FUR), 15 reducing 1x1 (FDR); ResNet-18: 3 DSaR
+    assert [counts[r, 50] for r in ("base_lcr", "+dscr", "+fur", "+fdr", "+dsar")] == [34, 31, 15, 0, 0]
+    assert [counts[r, 18] for r in ("base_lcr", "+dscr", "+fur", "+fdr", "+dsar")] == [3, 3, 3, 3, 0]

@@ -6,6 +6,7 @@ from bidrn_tf.deploy.counts import profile
 from bidrn_tf.models.backbones import METHODS
 from bidrn_tf.models.config import ModelConfig
 from bidrn_tf.models.whole_body import build_model
+from bidrn_tf.nn.quantizers import set_progress
 
 SMALL = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), face_hw=(64, 64))
 
@@ -30,6 +31,13 @@ def test_outputs_and_gradients_for_every_method(method, smplx_model_path):
     assert not missing, f"no gradient reaches {missing[:5]}"
     dead = [v.name for v, g in zip(model.trainable_variables, grads) if not np.any(tf.convert_to_tensor(g).numpy())]
     assert len(dead) <= len(grads) // 50, f"zero gradient for {dead[:10]}"
+    # one training step (schedules set as the training loop sets them) moves the weights, and stays finite
+    set_progress(model, 0.5)
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    tf.keras.optimizers.Adam(1e-3).apply_gradients(zip(grads, model.trainable_variables))
+    moved = sum(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
+    assert moved >= 0.98 * len(before)
+    assert all(np.isfinite(v.numpy()).all() for v in model(x, training=True).values())
 
 
 def test_fp_is_hand4whole_sized(smplx_model_path):
