@@ -1,5 +1,6 @@
-import functools
 import json
+import subprocess
+import sys
 
 import larq as lq
 import pytest
@@ -84,11 +85,15 @@ def test_smplx_layer_macs_are_its_matrix_products(smplx_model_path):
 
 
 # ---- main-paper Table 1 at the paper's sizes (512x384 input, ResNet-50 body and hands, ResNet-18 face) ----
-@functools.lru_cache(maxsize=None)
-def _table1_row(method):
-    from bidrn_tf.deploy.counts import whole_model_rows
-
-    return whole_model_rows([method])[0]
+# One `bidrn-profile --whole --json` run in a subprocess (the command users run; ten paper-size models take
+# 2-3 minutes and several GB, which go back to the system when the process ends), shared by the tests below.
+@pytest.fixture(scope="module")
+def table1(tmp_path_factory):
+    out = tmp_path_factory.mktemp("table1") / "table1.json"
+    run = subprocess.run([sys.executable, "-m", "bidrn_tf.deploy.counts", "--whole", "--json", str(out)],
+                         capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(out.read_text()), run.stdout
 
 
 # the paper's OPs for these three are above BNN's by amounts their inference graphs do not contain (README,
@@ -97,12 +102,14 @@ OPS_NOT_REPRODUCED = {"recu", "fda", "bbcu"}
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("table1")
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "fp"])
-def test_binarized_rows_of_table1_within_one_percent(method):
-    row = _table1_row(method)
+def test_binarized_rows_of_table1_within_one_percent(table1, method):
+    rows, _ = table1
+    row = rows[method]
     assert row["params_m"] == pytest.approx(PAPER_WHOLE[method][0], rel=0.01)
     if method in OPS_NOT_REPRODUCED:
-        bnn = _table1_row("bnn")
+        bnn = rows["bnn"]
         assert (row["binary_macs"], row["fp_macs"]) == (bnn["binary_macs"], bnn["fp_macs"])
         assert row["ops_g"] < PAPER_WHOLE[method][1] * 0.99
     else:
@@ -110,25 +117,29 @@ def test_binarized_rows_of_table1_within_one_percent(method):
 
 
 @pytest.mark.slow
-def test_hand4whole_row_of_table1():
+@pytest.mark.xdist_group("table1")
+def test_hand4whole_row_of_table1(table1):
     """77,842,256 parameters exactly; 16.85G only under the rule with one hand and transposed convs per output
     pixel, while the binarized rows' rule (every crop, transposed convs per input pixel) gives 17.9G."""
-    row = _table1_row("fp")
+    row = table1[0]["fp"]
     assert row["total_params"] == 77_842_256
     assert row["ops_g_hand4whole_rule"] == pytest.approx(16.85, rel=0.01)
     assert row["ops_g"] > 16.85 * 1.05
 
 
-def test_profile_whole_json(tmp_path, capsys):
+@pytest.mark.slow
+@pytest.mark.xdist_group("table1")
+def test_profile_whole_prints_and_writes_every_method(table1):
+    rows, text = table1
+    assert set(rows) == set(METHODS)
+    for method, row in rows.items():
+        assert isinstance(row["params_m"], float) and isinstance(row["ops_g"], float)
+        assert row["paper_params_m"] == PAPER_WHOLE[method][0] and row["bidrn_tf_version"]
+    assert "| bnn | 21.61 | 21.61 | -0.0% |" in text
+
+
+def test_profile_json_needs_whole(tmp_path):
     from bidrn_tf.deploy import counts
 
-    out = tmp_path / "table1.json"
-    counts.main(["--whole", "--methods", "bnn", "--json", str(out)])
-    table = json.loads(out.read_text())
-    assert set(table) == {"bnn"}
-    assert isinstance(table["bnn"]["params_m"], float) and isinstance(table["bnn"]["ops_g"], float)
-    assert table["bnn"]["paper_params_m"] == 21.61
-    text = capsys.readouterr().out
-    assert "| bnn | 21.61 | 21.61 | -0.0% |" in text
     with pytest.raises(SystemExit):
-        counts.main(["--json", str(out)])  # --json needs --whole
+        counts.main(["--json", str(tmp_path / "t.json")])
