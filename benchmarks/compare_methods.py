@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     import bidrn_tf  # noqa: F401
     from bidrn_tf.data.synthetic import generate
     from bidrn_tf.evaluate.metrics import format_table
-    from bidrn_tf.fileio import write_atomic
+    from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     out = os.path.abspath(args.out)
@@ -69,8 +69,8 @@ def main(argv=None) -> int:
             f"{args.batch_size}, preset {args.preset}, {args.num_train} training persons, seed 0.\n\n")
     print("\n" + head + table)
     write_atomic(os.path.join(out, "comparison.md"), (head + table).encode())
-    write_atomic(os.path.join(out, "comparison.json"), json.dumps({"metrics": rows, "images_per_second": speed,
-                                                                   "args": vars(args)}, indent=1).encode())
+    write_atomic(os.path.join(out, "comparison.json"), json.dumps(versioned({"metrics": rows, "images_per_second": speed,
+                                                                             "args": vars(args)}), indent=1).encode())
     return 0
 
 

@@ -23,10 +23,20 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
+def versioned(data: dict) -> dict:
+    """``data`` with ``bidrn_tf_version``: every report the package writes records the version that wrote it."""
+    import bidrn_tf
+
+    return {**data, "bidrn_tf_version": bidrn_tf.__version__}
+
+
 def write_report(prefix: str, data, table: str) -> None:
-    """``<prefix>.json`` (``data``) and ``<prefix>.md`` (``table``), written as one set (:func:`write_set`)."""
+    """``<prefix>.json`` (``data``, with the package version when it is a dict) and ``<prefix>.md``
+    (``table``), written as one set (:func:`write_set`)."""
     import json
 
+    if isinstance(data, dict):
+        data = versioned(data)
     write_set({prefix + ".json": json.dumps(data, indent=1).encode(), prefix + ".md": table.encode()})
     print(f"wrote {prefix}.json and {prefix}.md")
 

@@ -1,4 +1,6 @@
 import bidrn_tf  # noqa: F401,I001  (before TensorFlow: selects tf-keras)
+import gc
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,6 +11,14 @@ def _fresh_session():
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(0)
     yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_models():
+    """Collect the reference cycles of Keras models after each test module: the garbage collector runs on
+    object counts, not bytes, so paper-sized models left in cycles would pile up in a long-lived worker."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

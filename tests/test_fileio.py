@@ -35,3 +35,15 @@ def test_a_failed_rename_takes_back_the_files_already_in_place(tmp_path):
     with pytest.raises(OSError):
         fileio.write_set({str(tmp_path / "mesh.obj"): b"m", str(tmp_path / "taken.png"): b"p"})
     assert os.listdir(tmp_path) == ["taken.png"] and os.listdir(tmp_path / "taken.png") == []
+
+
+def test_reports_record_the_package_version(tmp_path):
+    import json
+
+    import bidrn_tf
+    from bidrn_tf.fileio import write_report
+
+    write_report(str(tmp_path / "r"), {"rows": [1, 2]}, "| a |")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data == {"rows": [1, 2], "bidrn_tf_version": bidrn_tf.__version__}
+    assert (tmp_path / "r.md").read_text() == "| a |"

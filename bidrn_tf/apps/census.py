@@ -17,7 +17,7 @@ import bidrn_tf  # noqa: F401
 from bidrn_tf.deploy import flatbuffer
 from bidrn_tf.deploy.convert import convert
 from bidrn_tf.deploy.counts import PAPER_INPUTS, backbone_table, format_table
-from bidrn_tf.fileio import write_atomic
+from bidrn_tf.fileio import versioned, write_atomic
 from bidrn_tf.models.backbones import build_resnet
 
 
@@ -48,7 +48,7 @@ def main(argv=None) -> None:
         print(f"- {part} {shape[0]}x{shape[1]}: {n_binary} binarized Keras convs -> "
               f"{census['LceBconv2d']} LceBconv2d, {census['CONV_2D']} float CONV_2D; "
               f"{len(fb) / 1e6:.2f} MB\n  {flatbuffer.format_census(census)}", flush=True)
-    write_atomic(os.path.join(args.out, "census.json"), json.dumps(census_all, indent=2).encode())
+    write_atomic(os.path.join(args.out, "census.json"), json.dumps(versioned(census_all), indent=2).encode())
     print(f"\nWrote {args.out}/table.md, census.json and the .tflite files ({time.time() - t0:.0f} s).")
 
 

@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     from bidrn_tf.data.synthetic import generate
     from bidrn_tf.deploy import convert, latency
     from bidrn_tf.evaluate import loop as evaluate_loop
-    from bidrn_tf.fileio import write_atomic
+    from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.smplx.synthetic import model_or_stand_in
     from bidrn_tf.train import loop as train_loop
 
@@ -179,7 +179,7 @@ BiDRN in LCE (float ops on XNNPACK) / Hand4Whole in TF Lite + XNNPACK: {ratio("b
 | ![](overlay_validation/overlay.png) | ![](overlay_photo/overlay.png) |
 """
     write_atomic(os.path.join(out, "REPORT.md"), report.encode())
-    write_atomic(os.path.join(out, "steps.json"), json.dumps({"steps": log, "total_seconds": total}, indent=1).encode())
+    write_atomic(os.path.join(out, "steps.json"), json.dumps(versioned({"steps": log, "total_seconds": total}), indent=1).encode())
     print(f"\nwrote {os.path.join(out, 'REPORT.md')} ({total / 60:.1f} min in all)")
     return 0
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.fileio import write_set
+from bidrn_tf.fileio import versioned, write_set
 
 
 def _obj_bytes(vertices, faces) -> bytes:
@@ -77,7 +77,7 @@ def run(image=None, out="out/demo_mesh", *, checkpoint=None, smplx_model=None, m
     params = {k: np.asarray(res[k]).round(6).tolist() for k in keys}
     params.update(method=method, checkpoint=checkpoint, smplx_model=smplx_model, notices=notices)
     write_set({paths["obj"]: _obj_bytes(res["vertices"], faces), paths["overlay"]: png.tobytes(),
-               paths["params"]: json.dumps(params, indent=1).encode()})  # all three, or none
+               paths["params"]: json.dumps(versioned(params), indent=1).encode()})  # all three, or none
     for k, p in paths.items():
         print(f"wrote {p}")
     return paths

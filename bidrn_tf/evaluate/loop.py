@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     from bidrn_tf.data import DATASETS, load_people
     from bidrn_tf.data.common import DatasetError
     from bidrn_tf.cli import check_outputs, positive_int
-    from bidrn_tf.fileio import write_set
+    from bidrn_tf.fileio import versioned, write_set
     from bidrn_tf.models.checkpoints import CheckpointError, load_trained, read_meta
 
     ap = argparse.ArgumentParser(description="Evaluate a checkpoint: MPVPE / PA-MPVPE / PA-MPJPE in mm")
@@ -89,6 +89,6 @@ def main(argv=None) -> int:
     table = metrics.format_table({f"{body.method} ({args.dataset} {args.split}, {result['count']} persons)":
                                   result["mean"]})
     print("\n" + table)
-    write_set({out: json.dumps(result, indent=1).encode(), os.path.splitext(out)[0] + ".md": table.encode()})
+    write_set({out: json.dumps(versioned(result), indent=1).encode(), os.path.splitext(out)[0] + ".md": table.encode()})
     print(f"wrote {out}")
     return 0

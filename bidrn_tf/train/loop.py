@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.fileio import write_atomic
+from bidrn_tf.fileio import versioned, write_atomic
 from bidrn_tf.models.backbones import METHODS
 from bidrn_tf.models.config import PRESETS, ModelConfig, to_dict
 
@@ -212,8 +212,8 @@ def _train(cfg: TrainConfig) -> dict:
                             f"({cfg.batch_size})")
     joints = ground_truth(people, cfg.smplx_model)["joints"]
     os.makedirs(cfg.out, exist_ok=True)
-    write_atomic(run_path, json.dumps({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
-                                       "num_train": len(people)}, indent=1).encode())
+    write_atomic(run_path, json.dumps(versioned({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
+                                                 "num_train": len(people)}), indent=1).encode())
 
     strategy = make_strategy(cfg.strategy)
     with strategy.scope():
@@ -306,7 +306,7 @@ def _train(cfg: TrainConfig) -> dict:
                "seconds_after_first_step": seconds,
                "images_per_second": trained * cfg.batch_size / seconds if trained else None,
                "last_losses": last, "final_weights": os.path.join(cfg.out, "final", "weights")}
-    write_atomic(os.path.join(cfg.out, "summary.json"), json.dumps(summary, indent=1).encode())
+    write_atomic(os.path.join(cfg.out, "summary.json"), json.dumps(versioned(summary), indent=1).encode())
     return summary
 
 

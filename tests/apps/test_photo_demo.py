@@ -4,6 +4,8 @@ import os
 
 import cv2
 
+import bidrn_tf
+
 from bidrn_tf.models.config import ModelConfig
 
 SMALL = ModelConfig(image_hw=(128, 96), body_hw=(128, 96), hand_hw=(64, 64), face_hw=(64, 64))
@@ -25,6 +27,7 @@ def test_demo_writes_obj_png_json(tmp_path, smplx_model_path, capsys):
     assert cv2.imread(paths["overlay"]).shape == (128, 96, 3)
     params = json.load(open(paths["params"]))
     assert len(params["body_pose"]) == 63 and params["method"] == "fp"
+    assert params["bidrn_tf_version"] == bidrn_tf.__version__
     assert sorted(os.listdir(tmp_path / "out")) == ["mesh.obj", "overlay.png", "params.json"]
 
 

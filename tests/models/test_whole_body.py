@@ -31,12 +31,15 @@ def test_outputs_and_gradients_for_every_method(method, smplx_model_path):
     assert not missing, f"no gradient reaches {missing[:5]}"
     dead = [v.name for v, g in zip(model.trainable_variables, grads) if not np.any(tf.convert_to_tensor(g).numpy())]
     assert len(dead) <= len(grads) // 50, f"zero gradient for {dead[:10]}"
-    # one training step (schedules set as the training loop sets them) moves the weights, and stays finite
+    # one training step moves the weights and keeps the outputs finite: lr * sign(g), which is Adam's first
+    # update, without the optimizer's slots for a 78M-variable model (schedules set as the training loop does)
     set_progress(model, 0.5)
-    before = [v.numpy().copy() for v in model.trainable_variables]
-    tf.keras.optimizers.Adam(1e-3).apply_gradients(zip(grads, model.trainable_variables))
-    moved = sum(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.trainable_variables))
-    assert moved >= 0.98 * len(before)
+    moved = 0
+    for v, g in zip(model.trainable_variables, grads):
+        before = v.numpy()
+        v.assign_sub(1e-3 * tf.sign(tf.convert_to_tensor(g)))
+        moved += not np.array_equal(before, v.numpy())
+    assert moved >= 0.98 * len(grads)
     assert all(np.isfinite(v.numpy()).all() for v in model(x, training=True).values())
 
 

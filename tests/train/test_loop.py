@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import bidrn_tf
 from bidrn_tf.data.synthetic import generate
 
 from helpers import REPO as ROOT  # noqa: E402
@@ -68,6 +69,8 @@ def test_killed_run_resumes_at_the_same_step(tiny_data, smplx_model_path, tmp_pa
     assert "resumed from" in done.stdout
     summary = json.load(open(os.path.join(out, "summary.json")))
     assert summary["steps"] == 6
+    assert summary["bidrn_tf_version"] == bidrn_tf.__version__
+    assert json.load(open(os.path.join(out, "run.json")))["bidrn_tf_version"] == bidrn_tf.__version__
     latest = tf.train.latest_checkpoint(ckpt_dir)
     assert latest.endswith("ckpt-6")
     reader = tf.train.load_checkpoint(latest)  # complete and readable
