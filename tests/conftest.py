@@ -11,13 +11,8 @@ def _fresh_session():
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(0)
     yield
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _free_models():
-    """Collect the reference cycles of Keras models after each test module: the garbage collector runs on
-    object counts, not bytes, so paper-sized models left in cycles would pile up in a long-lived worker."""
-    yield
+    # Keras models sit in reference cycles, and the garbage collector runs on object counts, not bytes: without
+    # this, the large models of finished tests pile up in a long-lived xdist worker (one was OOM-killed at 13 GB)
     gc.collect()
 
 
