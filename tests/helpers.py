@@ -45,6 +45,15 @@ def whole_model_images():
                            sample_photo(SMALL18.image_hw)])
 
 
+def value_and_grad(fn, x):
+    """fn(x) and d sum(fn(x)) / dx at the sample points ``x``, as numpy arrays."""
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return y.numpy(), tape.gradient(y, x).numpy()
+
+
 def wrap(layer_fn, input_shape):
     inp = tf.keras.Input(input_shape)
     return tf.keras.Model(inp, layer_fn(inp))

@@ -5,20 +5,13 @@ import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import value_and_grad
 
 from bidrn_tf.models.backbones import BASELINES, _baseline_unit
 from bidrn_tf.nn.layers import FDAConv2D, LearnableScale
 from bidrn_tf.nn.quantizers import BinarySign, FourierScaledSign, ReCUWeight, scheduled, set_progress
 
 X = np.array([-1.5, -0.9, -0.5, -0.1, 0.0, 0.2, 0.6, 0.95, 1.3], np.float32)
-
-
-def _value_and_grad(fn, x):
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = fn(x)
-    return y.numpy(), tape.gradient(y, x).numpy()
 
 
 # ---- ReCU ---------------------------------------------------------------------------------------
@@ -36,7 +29,7 @@ def test_recu_weights_are_the_sign_of_the_centred_filter_and_the_clamp_kills_out
     rng = np.random.default_rng(1)
     w = rng.laplace(0.02, 0.1, size=(3, 3, 8, 4)).astype(np.float32)
     quant = ReCUWeight()
-    y, g = _value_and_grad(quant, w)
+    y, g = value_and_grad(quant, w)
     flat = w.reshape(-1, 4)
     np.testing.assert_array_equal(y.reshape(-1, 4), np.where(flat - flat.mean(0) >= 0, 1.0, -1.0))
     w1, q = _recu_reference(w, 0.85)
@@ -63,7 +56,7 @@ def test_recu_tau_schedule_is_exponential_from_085_to_099():
 
 def test_recu_activation_gradient_is_approxsign_of_the_standardized_input():
     x = np.random.default_rng(2).normal(0, 3.0, size=(2, 4, 4, 3)).astype(np.float32)
-    y, g = _value_and_grad(BinarySign("recu"), x)
+    y, g = value_and_grad(BinarySign("recu"), x)
     np.testing.assert_array_equal(y, np.where(x >= 0, 1.0, -1.0))
     s = np.sqrt(x.reshape(2, -1).var(1) + 1e-5)[:, None, None, None]
     z = x / s
@@ -85,11 +78,11 @@ def _fourier(t, n, omega=1.0):
 
 def test_fda_sign_gradient_is_the_fourier_series_derivative_with_growing_terms():
     q = BinarySign("fda")
-    y, g = _value_and_grad(q, X)
+    y, g = value_and_grad(q, X)
     np.testing.assert_array_equal(y, np.where(X >= 0, 1.0, -1.0))
     np.testing.assert_allclose(g, np.where(np.abs(X) <= 1, _fourier(X, 9), 0.0), rtol=1e-4, atol=1e-4)
     q.set_progress(1.0)  # n doubles over training: 9 -> 18
-    _, g = _value_and_grad(q, X)
+    _, g = value_and_grad(q, X)
     np.testing.assert_allclose(g, np.where(np.abs(X) <= 1, _fourier(X, 18), 0.0), rtol=1e-4, atol=1e-4)
     # the truncated series integrates back to sign: sum of sin((2i+1) t)/(2i+1) * 4/pi -> sign
     t = 0.7
@@ -98,7 +91,7 @@ def test_fda_sign_gradient_is_the_fourier_series_derivative_with_growing_terms()
 
 def test_fda_weights_are_scaled_signs():
     w = np.random.default_rng(4).normal(size=(1, 1, 6, 3)).astype(np.float32)
-    y, _ = _value_and_grad(FourierScaledSign(), w)
+    y, _ = value_and_grad(FourierScaledSign(), w)
     np.testing.assert_allclose(y, np.sign(w) * np.abs(w).mean(axis=(0, 1, 2)), rtol=1e-6)
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import value_and_grad
 
 from bidrn_tf.nn.layers import RPReLU, redistribution
 from bidrn_tf.nn.quantizers import BinarySign, make_sign, make_weight_quantizer, quantizer_bits
@@ -8,39 +9,31 @@ from bidrn_tf.nn.quantizers import BinarySign, make_sign, make_weight_quantizer,
 POINTS = np.array([-1.5, -1.0, -0.75, -0.5, -0.25, -1e-3, 0.0, 1e-3, 0.25, 0.5, 0.99, 1.0, 2.0], np.float32)
 
 
-def _grad(q, x):
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = q(x)
-    return y.numpy(), tape.gradient(y, x).numpy()
-
-
 def test_sign_forward_is_plus_minus_one_with_zero_positive():
-    y, _ = _grad(BinarySign("approx"), POINTS)
+    y, _ = value_and_grad(BinarySign("approx"), POINTS)
     np.testing.assert_array_equal(y, np.where(POINTS >= 0, 1.0, -1.0))
 
 
 def test_approx_sign_gradient_matches_closed_form():
     # Bi-Real's 2nd-order ApproxSign: 2 + 2x on [-1, 0), 2 - 2x on [0, 1), 0 elsewhere
     expected = [2 + 2 * x if -1 <= x < 0 else (2 - 2 * x if 0 <= x < 1 else 0.0) for x in POINTS]
-    _, g = _grad(BinarySign("approx"), POINTS)
+    _, g = value_and_grad(BinarySign("approx"), POINTS)
     np.testing.assert_allclose(g, expected, atol=1e-6)
 
 
 def test_approx_sign_gradient_equals_larq_approx_sign():
     import larq as lq
 
-    _, ours = _grad(BinarySign("approx"), POINTS)
-    _, theirs = _grad(lq.quantizers.ApproxSign(), POINTS)
+    _, ours = value_and_grad(BinarySign("approx"), POINTS)
+    _, theirs = value_and_grad(lq.quantizers.ApproxSign(), POINTS)
     np.testing.assert_allclose(ours, theirs, atol=1e-6)
 
 
 def test_tanh_and_ste_gradients():
-    _, g = _grad(BinarySign("tanh", alpha=2.0), POINTS)
+    _, g = value_and_grad(BinarySign("tanh", alpha=2.0), POINTS)
     expected = np.where(np.abs(POINTS) <= 1, 2.0 * (1 - np.tanh(2.0 * POINTS) ** 2), 0.0)
     np.testing.assert_allclose(g, expected, atol=1e-6)
-    _, g = _grad(BinarySign("ste"), POINTS)
+    _, g = value_and_grad(BinarySign("ste"), POINTS)
     np.testing.assert_array_equal(g, (np.abs(POINTS) <= 1).astype(np.float32))
 
 
