@@ -21,6 +21,12 @@ class Person:
     ``None`` when not annotated. params: {name: float32 array} (``bidrn_tf.smplx.joints.PARAM_SIZES``), ``transl`` in camera space
     (metres). focal / princpt: camera intrinsics in the image's pixels. gt_vertices: path of a ground-truth
     mesh (EHF), else ``None`` (the mesh comes from ``params``).
+
+    part_valid: (3,) whether the left-hand, right-hand and face parameters are fitted (NeuralAnnot fits of
+    Human3.6M have neither hands nor face; COCO-WholeBody's per-part flags); ``None``: all three are.
+    world_to_cam: (3, 4) ``[R | t]`` (metres) when ``params`` are in world coordinates (Human3.6M): the
+    camera-space mesh is ``R X + t`` and the camera-space root pose is ``R`` composed with ``global_orient``
+    (``bidrn_tf.data.pipeline`` applies both); ``None`` when ``params`` are already in camera space.
     """
 
     key: str
@@ -33,6 +39,8 @@ class Person:
     focal: np.ndarray | None
     princpt: np.ndarray | None
     gt_vertices: str | None = None
+    part_valid: np.ndarray | None = None
+    world_to_cam: np.ndarray | None = None
 
 
 def safe_join(root: str, rel: str, what: str) -> str:
@@ -164,3 +172,68 @@ def coco_records(ann_path: str, what: str):
             raise DatasetError(f"{where}: expected a JSON object")
         records.append((i, where, ann))
     return {img["id"]: img for img in db["images"]}, records
+
+
+#: NeuralAnnot's SMPL-X parameter names (Hand4Whole's ``*_SMPLX_NeuralAnnot.json``) -> ours (``PARAM_SIZES``)
+NEURALANNOT_NAMES = {"root_pose": "global_orient", "body_pose": "body_pose", "lhand_pose": "left_hand_pose",
+                     "rhand_pose": "right_hand_pose", "jaw_pose": "jaw_pose", "shape": "betas", "expr": "expression",
+                     "trans": "transl"}
+#: the parts a NeuralAnnot fit may leave out, with their parameters and validity flag (Hand4Whole's
+#: ``process_human_model_output``: a part counts only when its parameters are present and its flag is true)
+NEURALANNOT_PARTS = (("lhand_valid", ("lhand_pose",)), ("rhand_valid", ("rhand_pose",)),
+                     ("face_valid", ("jaw_pose", "expr")))
+
+
+def neuralannot_params(raw, what: str) -> tuple[dict, np.ndarray]:
+    """(params in our names, part_valid (3,)) of one NeuralAnnot SMPL-X fit ``{"root_pose", "body_pose",
+    "shape", "trans", ["lhand_pose", "rhand_pose", "jaw_pose", "expr", "lhand_valid", "rhand_valid",
+    "face_valid"]}``. A part whose parameters are missing or whose flag is false gets zeros and
+    ``part_valid`` 0 (its losses are masked); a part present without a flag is valid. Every present value is
+    checked for type, size and range like the AGORA files."""
+    from bidrn_tf.smplx.joints import PARAM_SIZES
+
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{what}: expected a JSON object")
+    for key in ("root_pose", "body_pose", "shape", "trans"):
+        if key not in raw:
+            raise DatasetError(f"{what}: missing key {key!r}")
+    valid = []
+    for flag_key, keys in NEURALANNOT_PARTS:
+        present = all(raw.get(k) is not None for k in keys)
+        valid.append(present and flag(raw.get(flag_key, True), f"{what} {flag_key}"))
+    params = {}
+    for theirs, ours in NEURALANNOT_NAMES.items():
+        if raw.get(theirs) is None:
+            params[ours] = np.zeros(PARAM_SIZES[ours], np.float32)
+        else:
+            params[ours] = finite_array(raw[theirs], PARAM_SIZES[ours], f"{what} {theirs}",
+                                        longer_ok=ours in MAY_BE_LONGER, limit=PARAM_LIMITS[ours])
+    for ok, (_, keys) in zip(valid, NEURALANNOT_PARTS):
+        if not ok:
+            for k in keys:
+                params[NEURALANNOT_NAMES[k]] = np.zeros(PARAM_SIZES[NEURALANNOT_NAMES[k]], np.float32)
+    return params, np.array(valid, np.float32)
+
+
+def coco_box_or_none(value, what: str, image_wh) -> np.ndarray | None:
+    """An x, y, w, h COCO box clipped to the image, or ``None`` when it is degenerate (w or h < 1 pixel after
+    clipping) - Hand4Whole's ``process_bbox`` skips such persons. Non-numbers are still errors."""
+    box = finite_array(value, 4, what)
+    x1, y1 = max(float(box[0]), 0.0), max(float(box[1]), 0.0)
+    x2 = min(float(box[0] + box[2]), image_wh[0] - 1.0)
+    y2 = min(float(box[1] + box[3]), image_wh[1] - 1.0)
+    if x2 - x1 < 1.0 or y2 - y1 < 1.0:
+        return None
+    return np.array([x1, y1, x2 - x1, y2 - y1], np.float32)
+
+
+def image_size(img: dict, where: str) -> tuple[int, int]:
+    """(width, height) of a COCO image entry, checked positive."""
+    try:
+        w, h = img["width"], img["height"]
+    except KeyError as err:
+        raise DatasetError(f"{where}: image {img.get('id')!r} has no {err}") from err
+    if isinstance(w, bool) or isinstance(h, bool) or not isinstance(w, int) or not isinstance(h, int) \
+            or w <= 0 or h <= 0:
+        raise DatasetError(f"{where}: image width and height must be whole numbers > 0, got {w!r}, {h!r}")
+    return w, h

@@ -18,7 +18,12 @@ Targets (float32, per example): ``image`` (H, W, 3) in [0, 1]; ``root_pose`` (3)
 ``lhand_pose`` / ``rhand_pose`` (45), ``jaw_pose`` (3), ``betas`` (10), ``expression`` (10);
 ``joints_2d`` (55, 2) input pixels; ``joints_3d`` (55, 3) metres, each joint relative to its group root
 (body: pelvis, hands: wrists, face: neck); ``boxes`` (3, 4) x1 y1 x2 y2 input pixels for left hand, right
-hand, face; ``box_valid`` (3,); ``param_valid`` () 0 when the person has no parameters (EHF).
+hand, face; ``box_valid`` (3,); ``param_valid`` () 0 when the person has no parameters (EHF);
+``part_valid`` (3,) left hand, right hand, face parameters fitted (``Person.part_valid``, swapped by a flip);
+``joint_valid`` (55,) weight of each joint's position targets (:func:`joint_valid`).
+
+Persons whose parameters are in world coordinates (``Person.world_to_cam``, Human3.6M) get camera-space
+joints and vertices in :func:`ground_truth` and a camera-space root pose in :func:`load_example`.
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ import cv2
 import numpy as np
 
 from bidrn_tf.data.common import DatasetError
-from bidrn_tf.smplx.joints import FLIP_PERM, GROUP_ROOT, HAND_CHAINS, NUM_JOINTS, OUTPUT_SIZES, OUTPUT_TO_SMPLX
+from bidrn_tf.smplx.joints import (FLIP_PERM, GROUP_ROOT, HAND_CHAINS, LEFT_HAND_JOINTS, NUM_JOINTS, OUTPUT_SIZES,
+                                   OUTPUT_TO_SMPLX, RIGHT_HAND_JOINTS)
 
 
 def ground_truth(people, smplx_model: str, *, vertices: bool = False, batch_size: int = 32) -> dict:
@@ -49,6 +55,11 @@ def ground_truth(people, smplx_model: str, *, vertices: bool = False, batch_size
         mesh = layer({k: tf.constant(np.stack([people[i].params[k] for i in idx])) for k in people[idx[0]].params})
         for k in out:
             out[k][idx] = mesh[k].numpy()
+    for i in with_params:  # parameters in world coordinates (Human3.6M): X_cam = R X_world + t
+        m = people[i].world_to_cam
+        if m is not None:
+            for k in out:
+                out[k][i] = out[k][i] @ m[:, :3].T + m[:, 3]
     mesh_only = [i for i, p in enumerate(people) if p.params is None]
     if mesh_only:
         from bidrn_tf.smplx.model_file import load
@@ -84,6 +95,26 @@ def _rotate_root(root: np.ndarray, r2: np.ndarray) -> np.ndarray:
     r3 = np.eye(3)
     r3[:2, :2] = r2
     return (Rotation.from_matrix(r3) * Rotation.from_rotvec(root)).as_rotvec().astype(np.float32)
+
+
+def camera_root_pose(root_pose: np.ndarray, world_to_cam) -> np.ndarray:
+    """Root pose (3,) axis-angle of a world-coordinate fit turned into the camera: ``R`` composed with it."""
+    if world_to_cam is None:
+        return root_pose
+    from scipy.spatial.transform import Rotation
+
+    r = Rotation.from_matrix(np.asarray(world_to_cam, np.float64)[:, :3])
+    return (r * Rotation.from_rotvec(root_pose)).as_rotvec().astype(np.float32)
+
+
+def joint_valid(part_valid: np.ndarray) -> np.ndarray:
+    """(55,) weight of each joint's position targets: the finger joints of a hand without a fitted hand pose
+    are 0 (Hand4Whole masks the joints of a part its fit leaves out; a missing face fit only masks the jaw
+    pose and expression, since the face joints here are head, jaw and eyes, which the body pose places)."""
+    w = np.ones(NUM_JOINTS, np.float32)
+    w[LEFT_HAND_JOINTS[1:]] = part_valid[0]
+    w[RIGHT_HAND_JOINTS[1:]] = part_valid[1]
+    return w
 
 
 def hand_joints_2d(joints_2d: np.ndarray, side: str) -> np.ndarray:
@@ -150,49 +181,67 @@ def load_example(person, joints_cam: np.ndarray, *, input_hw=(512, 384), aug=Non
     boxes = np.stack([_box_through(m, b) if b is not None else np.zeros(4, np.float32) for b in boxes])
     if person.params is not None:
         params = {k: person.params[src].astype(np.float32) for k, src in OUTPUT_TO_SMPLX.items()}
+        params["root_pose"] = camera_root_pose(params["root_pose"], person.world_to_cam)
     else:
         params = {k: np.zeros(n, np.float32) for k, n in OUTPUT_SIZES.items()}
+    part_valid = (np.ones(3, np.float32) if person.part_valid is None
+                  else np.asarray(person.part_valid, np.float32).copy())
     if aug["flip"]:
         j2d, j3d = j2d[FLIP_PERM], j3d[FLIP_PERM]
         boxes, box_valid = boxes[[1, 0, 2]], box_valid[[1, 0, 2]]
+        part_valid = part_valid[[1, 0, 2]]
         if person.params is not None:
             params = flip_params(params)
         r2 = r2 @ np.diag([-1.0, 1.0])  # what remains once the mirror is in the parameters: the rotation
     if person.params is not None and aug["rot_deg"]:
         params["root_pose"] = _rotate_root(params["root_pose"], r2)
     return {"image": crop, **params, "joints_2d": j2d, "joints_3d": j3d.astype(np.float32), "boxes": boxes,
-            "box_valid": box_valid, "param_valid": np.float32(person.params is not None)}
+            "box_valid": box_valid, "param_valid": np.float32(person.params is not None), "part_valid": part_valid,
+            "joint_valid": joint_valid(part_valid)}
 
 
 _SPECS = {"image": None, **{k: (n,) for k, n in OUTPUT_SIZES.items()}, "joints_2d": (NUM_JOINTS, 2),
-          "joints_3d": (NUM_JOINTS, 3), "boxes": (3, 4), "box_valid": (3,), "param_valid": ()}
+          "joints_3d": (NUM_JOINTS, 3), "boxes": (3, 4), "box_valid": (3,), "param_valid": (), "part_valid": (3,),
+          "joint_valid": (NUM_JOINTS,)}
 
 
 def make_dataset(people, joints_cam, *, batch_size: int, training: bool, input_hw=(512, 384), seed: int = 0,
-                 epoch: int = 0, skip_batches: int = 0, drop_remainder=None):
-    """A ``tf.data.Dataset`` of one epoch of (batched) examples; see module docstring."""
+                 epoch: int = 0, epochs: int = 1, skip_batches: int = 0, drop_remainder=None):
+    """A ``tf.data.Dataset`` of ``epochs`` epochs from ``epoch`` on of (batched) examples; see module docstring.
+
+    Each epoch is batched on its own (with ``drop_remainder``, its last partial batch is dropped), so the
+    batches of epoch ``e`` are the same whether it is made alone or as part of several; one dataset over
+    all the epochs of a run lets the training step be traced once (a new dataset per epoch re-traces it
+    under a multi-worker strategy)."""
     import tensorflow as tf
 
-    n = len(people)
-    order = np.random.default_rng((seed, epoch)).permutation(n) if training else np.arange(n)
+    from bidrn_tf.data.mixing import epoch_order
+
+    drop = training if drop_remainder is None else drop_remainder
+    pairs = []
+    for e in range(epoch, epoch + epochs):
+        order = epoch_order(people, seed, e) if training else np.arange(len(people))
+        if drop:
+            order = order[:len(order) // batch_size * batch_size]
+        pairs.append(np.stack([np.full(len(order), e), order], 1))
+    pairs = np.concatenate(pairs).astype(np.int64)
     keys = list(_SPECS)
 
-    def load(i):
-        i = int(i)
-        rng = np.random.default_rng((seed, epoch, i))
+    def load(pair):
+        e, i = (int(v) for v in pair)
+        rng = np.random.default_rng((seed, e, i))
         ex = load_example(people[i], joints_cam[i], input_hw=input_hw, aug=augmentation(rng, training))
         return [np.asarray(ex[k], np.float32) for k in keys]
 
-    def to_dict(i):
-        values = tf.numpy_function(load, [i], [tf.float32] * len(keys), stateful=False)
+    def to_dict(pair):
+        values = tf.numpy_function(load, [pair], [tf.float32] * len(keys), stateful=False)
         out = {}
         for k, v in zip(keys, values):
             v.set_shape((*input_hw, 3) if k == "image" else _SPECS[k])
             out[k] = v
         return out
 
-    drop = training if drop_remainder is None else drop_remainder
-    ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64))
+    ds = tf.data.Dataset.from_tensor_slices(pairs)
     ds = ds.map(to_dict, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=drop)
     if skip_batches:

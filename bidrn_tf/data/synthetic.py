@@ -77,7 +77,29 @@ def _sample_params(rng, n: int) -> dict:
     }
 
 
-def _box(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
+def place(rng, verts0: np.ndarray, focal, image_hw, depth=(4.0, 7.0)) -> np.ndarray:
+    """(3,) translation putting the mesh ``verts0`` (V, 3; camera axes) at a random depth in ``depth`` metres
+    and a random position where the whole body stays inside the ``image_hw`` image (30 px margin)."""
+    h, w = image_hw
+    pelvis = verts0.mean(0)
+    extent = np.abs(verts0 - pelvis).max(0)
+    z = rng.uniform(*depth)
+    # keep the whole body inside the image: room left at this depth, minus the body's half extent
+    room = (np.array([w, h]) / 2 - 30) * z / np.asarray(focal) - extent[:2]
+    xy = rng.uniform(-1, 1, 2) * np.maximum(room, 0.0)
+    return (np.array([xy[0], xy[1], z]) - pelvis).astype(np.float32)
+
+
+def draw(rng, verts: np.ndarray, faces: np.ndarray, focal, princpt, image_hw) -> np.ndarray:
+    """(H, W, 3) uint8: the mesh in one random colour, Lambert-shaded, over a random background."""
+    from bidrn_tf.render import render_mesh
+
+    image = _background(rng, image_hw)
+    color = tuple(rng.uniform(0.3, 0.95, 3))
+    return render_mesh(image, verts, faces, focal, princpt, color=color, alpha=1.0)
+
+
+def box(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
     lo, hi = points.min(0), points.max(0)
     pad = (hi - lo) * margin
     return np.concatenate([lo - pad, hi + pad]).astype(np.float32)  # x1, y1, x2, y2
@@ -86,7 +108,7 @@ def _box(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
 def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
              progress: bool = True) -> str:
     """Write (or reuse) the synthetic dataset in ``out_dir``; returns ``out_dir``. See module docstring."""
-    from bidrn_tf.render import project, render_mesh
+    from bidrn_tf.render import project
     from bidrn_tf.smplx import SMPLXLayer
     from bidrn_tf.smplx.model_file import load
     from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids
@@ -127,18 +149,9 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
         h, w = IMAGE_HW
         focal = np.full(2, rng.uniform(1000, 1400), np.float32)
         princpt = (np.array([w / 2, h / 2]) + rng.uniform(-20, 20, 2)).astype(np.float32)
-        verts0 = meshes[split][i]
-        pelvis = verts0.mean(0)
-        extent = np.abs(verts0 - pelvis).max(0)
-        z = rng.uniform(4.0, 7.0)
-        # keep the whole body inside the image: room left at this depth, minus the body's half extent
-        room = (np.array([w, h]) / 2 - 30) * z / focal - extent[:2]
-        xy = rng.uniform(-1, 1, 2) * np.maximum(room, 0.0)
-        transl = (np.array([xy[0], xy[1], z]) - pelvis).astype(np.float32)
-        verts = verts0 + transl
-        image = _background(rng, IMAGE_HW)
-        color = tuple(rng.uniform(0.3, 0.95, 3))
-        image = render_mesh(image, verts, layer.faces, focal, princpt, color=color, alpha=1.0)
+        transl = place(rng, meshes[split][i], focal, IMAGE_HW)
+        verts = meshes[split][i] + transl
+        image = draw(rng, verts, layer.faces, focal, princpt, IMAGE_HW)
         px = project(verts, focal, princpt)
         name = f"images_1280x720/{split}/syn_{i:05d}.png"
         ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
@@ -159,8 +172,8 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
                                              "width": w, "height": h})
         annotations[split]["annotations"].append({
             "id": i, "image_id": i, "person_id": 0, "is_valid": True, "smplx_param_path": ppath,
-            "cam_param_path": cpath, "bbox": xywh_4k(_box(px, 0.05)), "lhand_bbox": xywh_4k(_box(px[hands["left"]])),
-            "rhand_bbox": xywh_4k(_box(px[hands["right"]])), "face_bbox": xywh_4k(_box(px[face])),
+            "cam_param_path": cpath, "bbox": xywh_4k(box(px, 0.05)), "lhand_bbox": xywh_4k(box(px[hands["left"]])),
+            "rhand_bbox": xywh_4k(box(px[hands["right"]])), "face_bbox": xywh_4k(box(px[face])),
             "gender": "neutral", "kid": False, "occlusion": 0.0})
     from bidrn_tf.data.agora import SPLIT_FILES
 

@@ -18,7 +18,15 @@ function (``TrainConfig`` in).
   and model configuration in its metadata) by writing a temporary folder and renaming it.
 * ``strategy``: ``"default"`` (one device), ``"mirrored"`` (``tf.distribute.MirroredStrategy``, all local
   GPUs / devices) or ``"multiworker"`` (``MultiWorkerMirroredStrategy``; set ``TF_CONFIG`` on every machine,
-  see the README). The batch size is the global one.
+  see the README). The batch size is the global one. With several workers every worker trains the same
+  steps on its shard of each batch and runs every save (saving is collective), but only the chief (task
+  ``chief``, or ``worker`` 0 when the cluster has no chief) writes into ``out``: ``run.json``, checkpoints,
+  TensorBoard logs, ``final`` and ``summary.json``. The other workers save into a temporary folder that
+  they delete at the end. ``out`` must be on a file system every worker sees (a resume reads the chief's
+  checkpoint). Every worker's summary carries ``weights_sha256``, a digest of its final weights, so
+  identical replicas can be checked.
+* ``dataset`` may be one set or a mix such as ``"h36m+mscoco+mpii"`` (the paper's EHF recipe), sampled as
+  Hand4Whole does (``bidrn_tf.data.mixing``).
 """
 from __future__ import annotations
 
@@ -44,7 +52,7 @@ class TrainingError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     method: str
-    dataset: str  # "agora" or "synthetic" (an AGORA-format folder)
+    dataset: str  # "agora", "synthetic", "h36m", "mscoco", "mpii" or a mix "h36m+mscoco+mpii"
     data_dir: str
     smplx_model: str
     out: str
@@ -68,7 +76,10 @@ def make_strategy(name: str):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # gradients all-reduced in packs of up to 32 MiB: one collective per variable (the default) costs a
+        # network round trip each, and BiDRN has hundreds of small variables
+        options = tf.distribute.experimental.CommunicationOptions(bytes_per_pack=32 << 20)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     raise ValueError(f"strategy must be default, mirrored or multiworker, got {name!r}")
 
 
@@ -145,6 +156,10 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
 
 
 def _check_config(cfg: TrainConfig) -> None:
+    from bidrn_tf.data import parse_dataset
+
+    if "ehf" in parse_dataset(cfg.dataset):
+        raise ValueError("EHF is an evaluation set (no parameters to train on); train on h36m+mscoco+mpii")
     if cfg.method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {cfg.method!r}")
     if cfg.preset not in PRESETS:
@@ -196,26 +211,65 @@ def train(cfg: TrainConfig) -> dict:
         return _train(cfg)
 
 
+def is_chief(strategy) -> bool:
+    """Whether this process writes the run's files: always, except for the non-chief workers of a
+    multi-worker strategy (the chief is task ``chief``, or ``worker`` 0 when the cluster has none)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type == "chief":
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+def weights_digest(model) -> str:
+    """sha256 of every weight value of ``model`` in order: equal digests mean identical weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for w in model.weights:
+        h.update(np.ascontiguousarray(w.numpy()).tobytes())
+    return h.hexdigest()
+
+
 def _train(cfg: TrainConfig) -> dict:
+    import tempfile
+
     from bidrn_tf.data import load_people
-    from bidrn_tf.data.pipeline import ground_truth, make_dataset
-    from bidrn_tf.models.whole_body import build_model
-    from bidrn_tf.nn import quantizers
-    from bidrn_tf.train.losses import losses
+    from bidrn_tf.data.mixing import epoch_length
+    from bidrn_tf.data.pipeline import ground_truth
 
     model_cfg = PRESETS[cfg.preset]
     run_path = os.path.join(cfg.out, "run.json")
     _check_run(cfg, run_path)
+    strategy = make_strategy(cfg.strategy)  # first: a multi-worker strategy must exist before any TF op runs
     people = load_people(cfg.dataset, cfg.data_dir, "train", cfg.resolution)
-    if len(people) < cfg.batch_size:
-        raise TrainingError(f"{len(people)} training persons in {cfg.data_dir!r}, fewer than one batch "
-                            f"({cfg.batch_size})")
+    if epoch_length(people) < cfg.batch_size:
+        raise TrainingError(f"{epoch_length(people)} training persons per epoch in {cfg.data_dir!r}, fewer than "
+                            f"one batch ({cfg.batch_size})")
     joints = ground_truth(people, cfg.smplx_model)["joints"]
-    os.makedirs(cfg.out, exist_ok=True)
-    write_atomic(run_path, json.dumps(versioned({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
-                                                 "num_train": len(people)}), indent=1).encode())
+    chief = is_chief(strategy)
+    # a non-chief worker runs every (collective) save too, into a folder of its own that it deletes at the end
+    write_dir = cfg.out if chief else tempfile.mkdtemp(prefix="bidrn-worker-")
+    if chief:
+        os.makedirs(cfg.out, exist_ok=True)
+        write_atomic(run_path, json.dumps(versioned({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
+                                                     "num_train": len(people)}), indent=1).encode())
+    try:
+        return _run(cfg, model_cfg, strategy, chief, write_dir, people, joints)
+    finally:
+        if not chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
 
-    strategy = make_strategy(cfg.strategy)
+
+def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints) -> dict:
+    from bidrn_tf.data.mixing import epoch_length
+    from bidrn_tf.data.pipeline import make_dataset
+    from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.nn import quantizers
+    from bidrn_tf.train.losses import losses
+
     with strategy.scope():
         model = build_model(method=cfg.method, smplx_model=cfg.smplx_model, config=model_cfg)
         bounds = [int(f * cfg.steps) for f in cfg.decay_at]
@@ -224,7 +278,7 @@ def _train(cfg: TrainConfig) -> dict:
         optimizer = tf.keras.optimizers.Adam(schedule)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    manager = tf.train.CheckpointManager(ckpt, os.path.join(cfg.out, "checkpoints"), max_to_keep=2)
+    manager = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, "checkpoints"), max_to_keep=2)
     latest = committed_checkpoint(cfg.out) if cfg.resume else None
     if latest:
         try:
@@ -256,11 +310,12 @@ def _train(cfg: TrainConfig) -> dict:
         mean = lambda t: strategy.reduce(tf.distribute.ReduceOp.MEAN, t, axis=None)  # noqa: E731
         return mean(total), {k: mean(v) for k, v in parts.items()}
 
-    writer = tf.summary.create_file_writer(os.path.join(cfg.out, "tensorboard"))
-    steps_per_epoch = len(people) // cfg.batch_size
+    writer = (tf.summary.create_file_writer(os.path.join(cfg.out, "tensorboard")) if chief
+              else tf.summary.create_noop_writer())
+    steps_per_epoch = epoch_length(people) // cfg.batch_size
     start = int(step.numpy())
     bar = None
-    if cfg.progress:
+    if cfg.progress and chief:
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.steps, initial=start, desc=f"train {cfg.method}", unit="step")
@@ -268,8 +323,9 @@ def _train(cfg: TrainConfig) -> dict:
     with _StopOnInterrupt() as stop:
         while int(step.numpy()) < cfg.steps and not stop.requested:
             epoch, skip = divmod(int(step.numpy()), steps_per_epoch)
-            ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True,
-                              input_hw=model_cfg.image_hw, seed=cfg.seed, epoch=epoch, skip_batches=skip)
+            epochs = -(-(skip + cfg.steps - int(step.numpy())) // steps_per_epoch)  # all the rest of the run
+            ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True, input_hw=model_cfg.image_hw,
+                              seed=cfg.seed, epoch=epoch, epochs=epochs, skip_batches=skip)
             for batch in strategy.experimental_distribute_dataset(ds):
                 total, parts = train_step(batch)
                 step.assign_add(1)
@@ -301,21 +357,24 @@ def _train(cfg: TrainConfig) -> dict:
         raise TrainingInterrupted(f"interrupted at step {int(step.numpy())}; the last complete checkpoint is "
                                   f"{committed_checkpoint(cfg.out)!r}: continue with --resume")
     seconds = time.perf_counter() - t0 if t0 is not None else 0.0
-    export_final(model, cfg, model_cfg)
+    export_final(model, cfg, model_cfg, write_dir)
     summary = {"method": cfg.method, "steps": int(step.numpy()), "timed_steps": trained,
                "seconds_after_first_step": seconds,
                "images_per_second": trained * cfg.batch_size / seconds if trained else None,
-               "last_losses": last, "final_weights": os.path.join(cfg.out, "final", "weights")}
-    write_atomic(os.path.join(cfg.out, "summary.json"), json.dumps(versioned(summary), indent=1).encode())
+               "last_losses": last, "final_weights": os.path.join(cfg.out, "final", "weights"),
+               "replicas": strategy.num_replicas_in_sync, "chief": chief, "weights_sha256": weights_digest(model)}
+    if chief:
+        write_atomic(os.path.join(cfg.out, "summary.json"), json.dumps(versioned(summary), indent=1).encode())
     return summary
 
 
-def export_final(model, cfg: TrainConfig, model_cfg: ModelConfig) -> str:
-    """Write ``<out>/final/weights`` (+ ``.meta.json``) atomically: a temporary folder, then a rename."""
+def export_final(model, cfg: TrainConfig, model_cfg: ModelConfig, write_dir: str | None = None) -> str:
+    """Write ``<write_dir>/final/weights`` (+ ``.meta.json``; ``write_dir`` defaults to ``cfg.out``)
+    atomically: a temporary folder, then a rename."""
     from bidrn_tf.models.checkpoints import save_weights
 
-    final = os.path.join(cfg.out, "final")
-    tmp = os.path.join(cfg.out, ".final-tmp")
+    final = os.path.join(write_dir or cfg.out, "final")
+    tmp = os.path.join(write_dir or cfg.out, ".final-tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     save_weights(model, os.path.join(tmp, "weights"), method=cfg.method, model_config=to_dict(model_cfg),
@@ -329,20 +388,39 @@ def export_final(model, cfg: TrainConfig, model_cfg: ModelConfig) -> str:
     return os.path.join(final, "weights")
 
 
+def _training_set(text: str) -> str:
+    """argparse ``type=``: a training set or mix (``bidrn_tf.data.parse_dataset``), not EHF."""
+    import argparse
+
+    from bidrn_tf.data import parse_dataset
+
+    try:
+        parts = parse_dataset(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if "ehf" in parts:
+        raise argparse.ArgumentTypeError("ehf is an evaluation set; train on h36m+mscoco+mpii and evaluate on ehf")
+    return text
+
+
 def main(argv=None) -> int:
     """``training/train.py`` / ``bidrn-train``: parse arguments, call :func:`train`."""
     import argparse
     import sys
 
     from bidrn_tf.cli import positive_int
-    from bidrn_tf.data import DATASETS
+    from bidrn_tf.data import DATASETS, PAPER_MIX
     from bidrn_tf.data.common import DatasetError
     from bidrn_tf.data.synthetic import default_dataset
 
     ap = argparse.ArgumentParser(description="Train a whole-body model (BiDRN or a baseline) on AGORA or the "
                                              "synthetic set")
-    ap.add_argument("--dataset", required=True, choices=[d for d in DATASETS if d != "ehf"])
-    ap.add_argument("--data-dir", default=None, help="dataset folder (synthetic: generated when left out)")
+    ap.add_argument("--dataset", required=True, type=_training_set,
+                    help=f"one of {', '.join(d for d in DATASETS if d != 'ehf')}, or a mix joined by '+' such as "
+                         f"{PAPER_MIX} (the paper's EHF recipe)")
+    ap.add_argument("--data-dir", default=None, help="dataset folder; for a mix, the folder holding each set in "
+                                                     "Hand4Whole's layout (Human36M/, MSCOCO/, MPII/data/); "
+                                                     "synthetic: generated when left out")
     ap.add_argument("--method", default="bidrn", choices=METHODS)
     ap.add_argument("--smplx-model", default=None, help="SMPLX_NEUTRAL.npz (default: generated stand-in)")
     ap.add_argument("--out", required=True, help="run folder (checkpoints, TensorBoard logs, final weights)")

@@ -58,24 +58,41 @@ def _model_boxes(boxes: tf.Tensor, config) -> tf.Tensor:
     return tf.stack(out, 1)
 
 
+def _masked_l1(a, b, weight):
+    """Mean |a - b| over the elements whose ``weight`` (broadcast to ``a``) is 1."""
+    w = tf.ones_like(a) * weight
+    return tf.reduce_sum(tf.abs(a - b) * w) / tf.maximum(tf.reduce_sum(w), 1.0)
+
+
 def losses(outputs: dict, targets: dict, config) -> dict:
-    """{name: scalar L1 loss}; see module docstring. ``config`` is the model's ``ModelConfig``."""
+    """{name: scalar L1 loss}; see module docstring. ``config`` is the model's ``ModelConfig``.
+
+    Parts a fit leaves out (``part_valid``: Human3.6M's hands and face, COCO-WholeBody's unfitted parts) are
+    masked as in Hand4Whole: a hand's pose, finger joints and hand PositionNet targets; the face's jaw pose
+    and expression."""
     unit = config.image_hw[0] / 8.0
     valid = targets["param_valid"]
+    part = targets["part_valid"] * valid[:, None]  # (B, 3) left hand, right hand, face
+    pose_weight = {"root_pose": valid[:, None], "body_pose": valid[:, None], "lhand_pose": part[:, 0:1],
+                   "rhand_pose": part[:, 1:2], "jaw_pose": part[:, 2:3]}
     out = {
-        "pose": _l1(tf.concat([outputs[k] for k in POSE_OUTPUTS], -1), tf.concat([targets[k] for k in POSE_OUTPUTS], -1),
-                    valid),
+        "pose": _masked_l1(tf.concat([outputs[k] for k in POSE_OUTPUTS], -1),
+                           tf.concat([targets[k] for k in POSE_OUTPUTS], -1),
+                           tf.concat([pose_weight[k] * tf.ones_like(targets[k]) for k in POSE_OUTPUTS], -1)),
         "shape": _l1(outputs["betas"], targets["betas"], valid),
-        "expression": _l1(outputs["expression"], targets["expression"], valid),
+        "expression": _l1(outputs["expression"], targets["expression"], part[:, 2]),
     }
     j = outputs["smplx_joints"]
-    out["joints_3d"] = _l1(j - tf.gather(j, GROUP_ROOT, axis=1), targets["joints_3d"])
+    joint_w = targets["joint_valid"][..., None]
+    out["joints_3d"] = _masked_l1(j - tf.gather(j, GROUP_ROOT, axis=1), targets["joints_3d"], joint_w)
     j2d = targets["joints_2d"]
-    out["joints_proj"] = _l1(outputs["joints_proj"] / unit, j2d / unit)
+    out["joints_proj"] = _masked_l1(outputs["joints_proj"] / unit, j2d / unit, joint_w)
     out["body_position"] = _l1(outputs["body_joints"][..., :2] / unit,
                                tf.gather(j2d, BODY_POSITION_JOINTS, axis=1) / unit)
-    out["hand_position"] = (_l1(outputs["lhand_joints"][..., :2] / unit, hand_targets(j2d, "left") / unit)
-                            + _l1(outputs["rhand_joints"][..., :2] / unit, hand_targets(j2d, "right") / unit)) / 2
+    out["hand_position"] = (_l1(outputs["lhand_joints"][..., :2] / unit, hand_targets(j2d, "left") / unit,
+                                targets["part_valid"][:, 0])
+                            + _l1(outputs["rhand_joints"][..., :2] / unit, hand_targets(j2d, "right") / unit,
+                                  targets["part_valid"][:, 1])) / 2
     pred_boxes = tf.stack([outputs["lhand_bbox"], outputs["rhand_bbox"], outputs["face_bbox"]], 1)
     box_w = targets["box_valid"]
     d = tf.abs(pred_boxes - _model_boxes(targets["boxes"], config)) / unit

@@ -192,3 +192,15 @@ def test_make_dataset_is_reproducible_and_resumable(tmp_path, smplx_model_path):
         np.testing.assert_array_equal(a, b)
     other = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, **{**kw, "epoch": 2})]
     assert not all(np.array_equal(a, b) for a, b in zip(full, other))
+
+
+def test_several_epochs_in_one_dataset_are_the_epochs_one_by_one(tmp_path, smplx_model_path):
+    people = load_agora(make_agora(str(tmp_path)), "train") * 3  # 6 persons: 2 batches of 2 + none left over
+    people = people[:5]  # 5 persons: the last of each epoch is dropped
+    joints = pipeline.ground_truth(people, smplx_model_path)["joints"]
+    kw = dict(batch_size=2, training=True, input_hw=(64, 48), seed=3)
+    one_by_one = [b["joints_2d"].numpy() for e in (4, 5, 6) for b in pipeline.make_dataset(people, joints, epoch=e, **kw)]
+    together = [b["joints_2d"].numpy() for b in pipeline.make_dataset(people, joints, epoch=4, epochs=3, **kw)]
+    assert len(one_by_one) == len(together) == 6
+    for a, b in zip(one_by_one, together):
+        np.testing.assert_array_equal(a, b)
