@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # test workers (pytest-xdist): one per core of the project's 2-core machines
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test test-fast bench profile compare census clean
+.PHONY: venv demo test test-fast bench profile compare census check-install clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,17 @@ compare: venv
 
 census: venv
 	$(PY) -m bidrn_tf.apps.census --out out/census
+
+# `pip install .` into a fresh virtual environment (ranges of setup.cfg, not the pins), then import and build
+check-install:
+	rm -rf /tmp/bidrn-install-check && $(PYTHON) -m venv /tmp/bidrn-install-check
+	/tmp/bidrn-install-check/bin/python -m pip install --quiet --upgrade "pip==24.2"
+	/tmp/bidrn-install-check/bin/python -m pip install --quiet .
+	cd /tmp && /tmp/bidrn-install-check/bin/python -c "import bidrn_tf; \
+	from bidrn_tf.smplx.synthetic import write_synthetic_model; write_synthetic_model('/tmp/bidrn-install-check/m.npz'); \
+	from bidrn_tf.models.config import PRESETS; \
+	m = bidrn_tf.build_model(method='bidrn', smplx_model='/tmp/bidrn-install-check/m.npz', config=PRESETS['tiny']); \
+	print('bidrn_tf', bidrn_tf.__version__, 'from', bidrn_tf.__file__, '->', type(m).__name__, m.count_params(), 'parameters')"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
