@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # test workers (pytest-xdist): one per core of the project's 2-core machines
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test test-fast bench profile compare census check-install clean
+.PHONY: venv demo test test-fast bench profile compare classification diagnose census check-install clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,12 @@ bench: venv
 
 compare: venv
 	$(PY) benchmarks/compare_methods.py --out out/compare
+
+classification: venv
+	$(PY) benchmarks/classification.py --out out/classification
+
+diagnose: venv
+	$(PY) benchmarks/diagnose_training.py --out out/diagnose
 
 census: venv
 	$(PY) -m bidrn_tf.apps.census --out out/census

@@ -53,3 +53,15 @@ def check_outputs(**paths: str) -> None:
             raise ValueError(f"{name} {path!r}: {folder!r} is a file, not a folder")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ValueError(f"{name} {path!r}: folder {folder!r} is not writable")
+
+
+def add_budget_arguments(ap: argparse.ArgumentParser, *, steps: int, out: str) -> None:
+    """The training budget every method comparison on the generated set shares: ``--steps``,
+    ``--batch-size``, ``--lr``, ``--preset``, ``--num-train``, ``--num-val``, ``--out``."""
+    ap.add_argument("--steps", type=positive_int, default=steps)
+    ap.add_argument("--batch-size", type=positive_int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--preset", default="small", choices=("paper", "small", "tiny"))
+    ap.add_argument("--num-train", type=positive_int, default=64, help="generated training persons")
+    ap.add_argument("--num-val", type=positive_int, default=16, help="generated validation persons")
+    ap.add_argument("--out", default=out)

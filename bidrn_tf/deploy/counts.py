@@ -244,6 +244,7 @@ PAPER_WHOLE = {"fp": (77.84, 16.85), "bnn": (21.61, 2.63), "xnor": (21.61, 2.63)
 def whole_model_rows(methods=None, smplx_model=None, config=None) -> list[dict]:
     """Params / OPs of the whole-body model (paper sizes unless ``config``) for every method, under both OPs
     rules, next to the paper's numbers (``None`` where the paper has none)."""
+    import gc
     import tempfile
 
     from bidrn_tf.models.backbones import METHODS
@@ -260,6 +261,8 @@ def whole_model_rows(methods=None, smplx_model=None, config=None) -> list[dict]:
         rows.append({"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "ops_g_hand4whole_rule": h.ops_g,
                      "paper_params_m": paper_p, "paper_ops_g": paper_o, "total_params": p.total_params,
                      "binary_macs": p.binary_macs, "fp_macs": p.fp_macs})
+        del model
+        gc.collect()  # Keras models sit in reference cycles: free each paper-size model before the next
     return rows
 
 

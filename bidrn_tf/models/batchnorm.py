@@ -23,3 +23,27 @@ def calibrate_batchnorm(model: tf.keras.Model, images) -> None:
     finally:
         for bn, m in zip(bns, saved):
             bn.momentum = m
+
+
+def precise_batchnorm(model: tf.keras.Model, batches) -> int:
+    """Re-estimate every BatchNorm's moving statistics as the average of its batch statistics over
+    ``batches`` (an iterable of input images; "precise BN", Wu & Johnson 2021): after a short training run
+    the moving averages (momentum 0.99) still remember the first steps' statistics, so evaluating with them
+    measures stale normalisation rather than the weights. Pass ``k`` (from 0) sets momentum ``k / (k + 1)``,
+    which makes the moving value the running mean of the ``k + 1`` batch statistics seen. Returns the number
+    of batches used."""
+    bns = [m for m in model.submodules if isinstance(m, tf.keras.layers.BatchNormalization)]
+    saved = [bn.momentum for bn in bns]
+    k = 0
+    try:
+        for images in batches:
+            for bn in bns:
+                bn.momentum = k / (k + 1)
+            model(tf.convert_to_tensor(images, tf.float32), training=True)
+            k += 1
+    finally:
+        for bn, m in zip(bns, saved):
+            bn.momentum = m
+    if k == 0:
+        raise ValueError("precise_batchnorm needs at least one batch")
+    return k

@@ -199,16 +199,17 @@ class _RunLock:
         self._file.close()  # closing releases the lock
 
 
-def train(cfg: TrainConfig) -> dict:
+def train(cfg: TrainConfig, *, step_hook=None) -> dict:
     """Run (or resume) training; returns a summary dict (steps, seconds, images/s, last losses).
 
     The run folder is locked for the whole run (one training process per folder; with
-    ``strategy="multiworker"`` the workers share it and no lock is taken)."""
+    ``strategy="multiworker"`` the workers share it and no lock is taken). ``step_hook(step, model)``, when
+    given, is called after every step (measurements such as ``train.diagnostics.SignFlips``)."""
     _check_config(cfg)
     if cfg.strategy == "multiworker":
-        return _train(cfg)
+        return _train(cfg, step_hook)
     with _RunLock(cfg.out):
-        return _train(cfg)
+        return _train(cfg, step_hook)
 
 
 def is_chief(strategy) -> bool:
@@ -233,7 +234,7 @@ def weights_digest(model) -> str:
     return h.hexdigest()
 
 
-def _train(cfg: TrainConfig) -> dict:
+def _train(cfg: TrainConfig, step_hook=None) -> dict:
     import tempfile
 
     from bidrn_tf.data import load_people
@@ -257,13 +258,13 @@ def _train(cfg: TrainConfig) -> dict:
         write_atomic(run_path, json.dumps(versioned({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
                                                      "num_train": len(people)}), indent=1).encode())
     try:
-        return _run(cfg, model_cfg, strategy, chief, write_dir, people, joints)
+        return _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook)
     finally:
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)
 
 
-def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints) -> dict:
+def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=None) -> dict:
     from bidrn_tf.data.mixing import epoch_length
     from bidrn_tf.data.pipeline import make_dataset
     from bidrn_tf.models.whole_body import build_model
@@ -330,6 +331,8 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints) -> dict:
                 total, parts = train_step(batch)
                 step.assign_add(1)
                 s = int(step.numpy())
+                if step_hook is not None:
+                    step_hook(s, model)
                 if t0 is None:
                     t0 = time.perf_counter()
                 else:

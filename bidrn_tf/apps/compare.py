@@ -1,0 +1,181 @@
+"""Every method of the ``method=`` switch trained with the same data, seed and budget on the generated set,
+with learning curves and a mean-pose control: ``benchmarks/compare_methods.py`` / ``make compare``.
+
+Each method's run is an ordinary training run (``<out>/<method>``, ``bidrn_tf.train.loop.train``) that
+checkpoints at every evaluation, so a comparison killed half-way continues where it stopped (finished runs
+are not retrained). Every ``eval_every`` steps the current weights are copied into a separate evaluation
+model, its BatchNorm statistics re-estimated on training batches (precise BN, ``--bn precise``; or the
+moving statistics as trained, ``--bn moving``), and validation MPVPE / PA-MPVPE / PA-MPJPE measured; the
+points are kept in ``<out>/<method>/curve.json``. The control row (``train.diagnostics.mean_pose_control``)
+predicts the training set's mean parameters, so "learned something" is a number.
+
+Writes ``<out>/comparison.{md,json}`` (last point of every method, the control, images/s, minutes) and
+``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import bidrn_tf  # noqa: F401
+
+
+def _committed_step(run_dir: str) -> int:
+    from bidrn_tf.train.loop import committed_checkpoint
+
+    path = committed_checkpoint(run_dir) if os.path.isdir(run_dir) else None
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
+            num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare") -> dict:
+    import tensorflow as tf
+
+    from bidrn_tf.data import load_people
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
+    from bidrn_tf.data.synthetic import generate
+    from bidrn_tf.evaluate.loop import evaluate
+    from bidrn_tf.fileio import versioned, write_atomic
+    from bidrn_tf.models.batchnorm import precise_batchnorm
+    from bidrn_tf.models.config import PRESETS
+    from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
+    from bidrn_tf.train.diagnostics import mean_pose_control
+    from bidrn_tf.train.loop import TrainConfig, train
+
+    if bn not in ("precise", "moving"):
+        raise ValueError(f"bn must be precise or moving, got {bn!r}")
+    out = os.path.abspath(out)
+    os.makedirs(out, exist_ok=True)
+    smplx = model_or_stand_in(None, out)
+    data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val, seed=seed)
+    train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
+    cfg = PRESETS[preset]
+    joints = ground_truth(train_people, smplx)["joints"]
+    calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
+    control = mean_pose_control(train_people, val_people, smplx)
+    results = {}
+    for method in methods:
+        run_dir = os.path.join(out, method)
+        curve_path = os.path.join(run_dir, "curve.json")
+        start = _committed_step(run_dir)
+        curve = []
+        if os.path.isfile(curve_path):
+            with open(curve_path) as f:
+                curve = [p for p in json.load(f)["points"] if p["step"] <= start]  # drop points past the checkpoint
+        tf.keras.backend.clear_session()
+        evaluator = build_model(method=method, smplx_model=smplx, config=cfg)
+
+        spent = [0.0]  # seconds of evaluation inside the training loop, left out of images/s
+
+        def hook(step, model, curve=curve, evaluator=evaluator, curve_path=curve_path, method=method, spent=spent):
+            if step % eval_every and step != steps:
+                return
+            t_eval = time.perf_counter()
+            evaluator.set_weights(model.get_weights())
+            if bn == "precise":
+                precise_batchnorm(evaluator, (b["image"] for b in calib.take(8)))
+            mean = evaluate(evaluator, val_people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"]
+            curve.append({"step": step, **mean})
+            print(f"  {method} step {step}: MPVPE_all {mean['MPVPE_all']:.1f} mm", flush=True)
+            write_atomic(curve_path, json.dumps(versioned({"method": method, "bn": bn, "points": curve}), indent=1).encode())
+            spent[0] += time.perf_counter() - t_eval
+
+        t = time.perf_counter()
+        summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=run_dir,
+                                    preset=preset, steps=steps, batch_size=batch_size, lr=lr,
+                                    checkpoint_every=eval_every, seed=seed,
+                                    resume=os.path.exists(os.path.join(run_dir, "run.json"))),
+                        step_hook=hook)
+        if not curve or curve[-1]["step"] != steps:  # a finished run resumed: nothing trained, evaluate the end
+            from bidrn_tf.models.checkpoints import load_trained
+
+            hook(steps, load_trained(os.path.join(run_dir, "final", "weights")))
+        train_seconds = summary["seconds_after_first_step"] - spent[0]
+        ips = summary["timed_steps"] * batch_size / train_seconds if summary["timed_steps"] and train_seconds > 0 else None
+        results[method] = {"curve": curve, "images_per_second": ips,
+                           "minutes_this_session": (time.perf_counter() - t) / 60}
+    return {"control": control, "methods": results}
+
+
+def plot_curves(result: dict, path: str, *, title: str) -> None:
+    """Validation MPVPE (All) against step per method, the control as a dashed line (matplotlib, PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bidrn_tf.fileio import write_atomic
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    for method, r in result["methods"].items():
+        pts = r["curve"]
+        ax.plot([p["step"] for p in pts], [p["MPVPE_all"] for p in pts], marker="o", ms=3, label=method)
+    ax.axhline(result["control"]["MPVPE_all"], color="k", ls="--", lw=1, label="mean-pose control")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation MPVPE all (mm)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
+
+
+def format_table(result: dict, head: str) -> str:
+    from bidrn_tf.evaluate.metrics import format_table as metric_table
+
+    rows = {"mean-pose control": result["control"]}
+    rows.update({m: {k: v for k, v in r["curve"][-1].items() if k != "step"} for m, r in result["methods"].items()})
+    table = head + metric_table(rows)
+    table += "\n| method | training images/s (after the first step) |\n|---|---|\n"
+    table += "".join(f"| {m} | {r['images_per_second']:.2f} |\n" for m, r in result["methods"].items()
+                     if r["images_per_second"] is not None)
+    fp = result["methods"].get("fp")
+    if fp is not None:
+        ctrl, f = result["control"]["MPVPE_all"], fp["curve"][-1]["MPVPE_all"]
+        table += f"\nFP is {ctrl - f:.1f} mm below the control ({100 * (ctrl - f) / ctrl:.0f} %).\n"
+    return table
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    from bidrn_tf.cli import add_budget_arguments, positive_int
+    from bidrn_tf.fileio import versioned, write_atomic
+    from bidrn_tf.models.backbones import METHODS
+
+    ap = argparse.ArgumentParser(description="Same budget for every method on the generated set: curves, control, table")
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    add_budget_arguments(ap, steps=300, out="out/compare")
+    ap.add_argument("--eval-every", type=positive_int, default=50)
+    ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
+    args = ap.parse_args(argv)
+    result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
+                     preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out)
+    head = (f"Generated synthetic validation split ({args.num_val} persons), mm; NOT AGORA / EHF. Budget: {args.steps} "
+            f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}, "
+            f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}.\n\n")
+    table = format_table(result, head)
+    print("\n" + table)
+    write_atomic(os.path.join(args.out, "comparison.md"), table.encode())
+    write_atomic(os.path.join(args.out, "comparison.json"), json.dumps(versioned({**result, "args": vars(args)}),
+                                                                       indent=1).encode())
+    write_atomic(os.path.join(args.out, "curves.json"), json.dumps(versioned(
+        {m: r["curve"] for m, r in result["methods"].items()} | {"control": result["control"]}), indent=1).encode())
+    plot_curves(result, os.path.join(args.out, "curves.png"),
+                title=f"generated set, preset {args.preset}, batch {args.batch_size}, lr {args.lr:g}, BN {args.bn}")
+    print(f"wrote {args.out}/comparison.md, comparison.json, curves.json, curves.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

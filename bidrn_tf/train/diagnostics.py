@@ -1,0 +1,110 @@
+"""Measurements that explain how a training run goes (issue: why BiDRN trained last): used by
+``benchmarks/diagnose_training.py``.
+
+* :func:`block_activation_std`: the standard deviation of every residual block's output of a backbone at
+  initialisation, relative to the stem's - how much stacked full-precision residuals make activations grow;
+* :class:`SignFlips`: per step, which latent weights of the binary convolutions changed sign - the share of
+  weights that ever flipped is how much of the binary network the gradient actually moves;
+* :func:`mean_pose_control`: the "learned nothing" baseline - every validation person predicted with the
+  training set's mean SMPL-X parameters (root pose and camera from the ground truth, so only what a model
+  must learn is compared);
+* precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import tensorflow as tf
+
+import bidrn_tf  # noqa: F401
+
+_BLOCK = re.compile(r"^(stage\d+_block\d+)_")
+
+
+def block_activation_std(backbone: tf.keras.Model, images) -> dict:
+    """{"stem": std, "stage1_block1": std, ...}: std of the stem output and of each block's output (the last
+    layer of each ``stageS_blockB`` in graph order) for ``images``, in inference mode (BatchNorm as
+    initialised: identity). Use it on an untrained backbone to see activation growth with depth."""
+    last = {}
+    for layer in backbone.layers:
+        m = _BLOCK.match(layer.name)
+        if m:
+            last[m.group(1)] = layer
+    names = ["pool1", *last]
+    probe = tf.keras.Model(backbone.inputs, [backbone.get_layer("pool1").output] + [l.output for l in last.values()])
+    outs = probe(tf.convert_to_tensor(images, tf.float32), training=False)
+    return {("stem" if n == "pool1" else n): float(tf.math.reduce_std(o)) for n, o in zip(names, outs)}
+
+
+def binary_kernels(model: tf.keras.Model) -> list:
+    """The latent kernels of every binary convolution of ``model`` (larq quantized convs with a kernel
+    quantizer), in a stable order."""
+    import larq as lq
+
+    out = []
+    for layer in model.submodules:
+        if isinstance(layer, (lq.layers.QuantConv2D, lq.layers.QuantDepthwiseConv2D)) and \
+                getattr(layer, "kernel_quantizer", None) is not None:
+            out.append(layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel)
+    return out
+
+
+class SignFlips:
+    """Tracks, over a run, which latent binary weights changed sign at least once (call :meth:`update` after
+    each step). ``summary()``: weights tracked, share that ever flipped, share whose final sign differs from
+    the initial one, and the share that flipped in the last update."""
+
+    def __init__(self, model: tf.keras.Model):
+        self.kernels = binary_kernels(model)
+        self.initial = [np.signbit(k.numpy()) for k in self.kernels]
+        self.previous = [s.copy() for s in self.initial]
+        self.ever = [np.zeros_like(s) for s in self.initial]
+        self.last_share = 0.0
+
+    def update(self) -> None:
+        changed, total = 0, 0
+        for i, k in enumerate(self.kernels):
+            now = np.signbit(k.numpy())
+            diff = now != self.previous[i]
+            self.ever[i] |= diff
+            changed += int(diff.sum())
+            total += diff.size
+            self.previous[i] = now
+        self.last_share = changed / max(total, 1)
+
+    def summary(self) -> dict:
+        total = sum(s.size for s in self.initial)
+        if total == 0:
+            return {"binary_weights": 0, "ever_flipped": None, "final_differs": None, "last_step_flipped": None}
+        ever = sum(int(e.sum()) for e in self.ever)
+        final = sum(int((p != s).sum()) for p, s in zip(self.previous, self.initial))
+        return {"binary_weights": total, "ever_flipped": ever / total, "final_differs": final / total,
+                "last_step_flipped": self.last_share}
+
+
+def mean_pose_control(train_people, val_people, smplx_model: str) -> dict:
+    """Metrics (mm) of predicting every validation person with the training set's mean body pose, hand poses,
+    jaw pose, betas and expression; each person's own root pose and translation are kept, so the control
+    is placed and turned like the person and only what a model must learn differs."""
+    from bidrn_tf.evaluate import metrics
+    from bidrn_tf.smplx import SMPLXLayer
+    from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
+    from bidrn_tf.data.pipeline import ground_truth
+
+    keys = ("body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose", "betas", "expression")
+    mean = {k: np.mean([p.params[k] for p in train_people if p.params is not None], 0) for k in keys}
+    arrays = load(smplx_model)
+    regions = dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
+                   hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
+    gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"]
+    layer = SMPLXLayer(smplx_model)
+    rows = []
+    for p, g in zip(val_people, gt):
+        params = {k: tf.constant(v[None], tf.float32) for k, v in mean.items()}
+        params["global_orient"] = tf.constant(p.params["global_orient"][None])
+        params["transl"] = tf.constant(p.params["transl"][None])
+        v = layer(params)["vertices"].numpy()[0].astype(np.float64)
+        rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))
+    return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}

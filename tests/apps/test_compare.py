@@ -1,0 +1,40 @@
+"""The method comparison: table with the control, curves plot, resumption point."""
+import os
+
+import cv2
+
+from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves
+
+
+def _result():
+    point = lambda step, v: {"step": step, "MPVPE_all": v, "MPVPE_hands": 1.0, "MPVPE_face": 1.0,  # noqa: E731
+                             "PA_MPVPE_all": 1.0, "PA_MPVPE_hands": 1.0, "PA_MPVPE_face": 1.0, "PA_MPJPE_body": 1.0,
+                             "PA_MPJPE_hands": 1.0}
+    control = {k: v for k, v in point(0, 200.0).items() if k != "step"}
+    return {"control": control, "methods": {
+        "fp": {"curve": [point(50, 190.0), point(100, 150.0)], "images_per_second": 8.0},
+        "bidrn": {"curve": [point(50, 210.0), point(100, 170.0)], "images_per_second": 6.0}}}
+
+
+def test_table_has_the_control_row_and_the_last_points(tmp_path):
+    table = format_table(_result(), "head\n\n")
+    lines = table.splitlines()
+    assert any(line.startswith("| mean-pose control | 200.0") for line in lines)
+    assert any(line.startswith("| fp | 150.0") for line in lines) and any(line.startswith("| bidrn | 170.0") for line in lines)
+    assert "FP is 50.0 mm below the control (25 %)" in table
+
+
+def test_curves_are_a_png(tmp_path):
+    path = str(tmp_path / "curves.png")
+    plot_curves(_result(), path, title="t")
+    img = cv2.imread(path)
+    assert img is not None and img.shape[0] > 200 and img.shape[1] > 300
+
+
+def test_resumption_point_is_the_committed_checkpoint(tmp_path):
+    assert _committed_step(str(tmp_path / "nothing")) == 0
+    ckpt = tmp_path / "run" / "checkpoints"
+    os.makedirs(ckpt)
+    (ckpt / "ckpt-150.index").write_text("x")
+    (ckpt / "checkpoint").write_text('model_checkpoint_path: "ckpt-150"\nall_model_checkpoint_paths: "ckpt-150"\n')
+    assert _committed_step(str(tmp_path / "run")) == 150
