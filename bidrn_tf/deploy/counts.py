@@ -65,7 +65,7 @@ def _is_bn_stat(var) -> bool:
 
 def _layer_bits(layer):
     """(kernel bits, input bits) of a layer; 32 for full precision."""
-    kq = getattr(layer, "kernel_quantizer", None)
+    kq = getattr(layer, "kernel_quantizer", getattr(layer, "depthwise_quantizer", None))
     iq = getattr(layer, "input_quantizer", None)
     return quantizer_bits(kq), quantizer_bits(iq)
 
@@ -235,6 +235,24 @@ def format_table5(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# seed Table 6 (COCO 2D keypoints on MobileNetV1): (Params M, OPs M, MPJPE); the paper gives no input size, we
+# count at MobileNetV1's 224x224x3 without a top
+TABLE6_INPUT = (224, 224, 3)
+TABLE6_PAPER = {"fp": (3.2, 583.3, 176.5), "bnn": (0.2, 17.9, 338.3), "bidrn": (0.2, 17.9, 188.3)}
+
+
+def table6_rows() -> list[dict]:
+    from bidrn_tf.models.mobilenet import build_mobilenet_v1
+
+    rows = []
+    for method, (paper_params, paper_ops, _) in TABLE6_PAPER.items():
+        tf.keras.backend.clear_session()
+        p = profile(build_mobilenet_v1(method=method, input_shape=TABLE6_INPUT))
+        rows.append({"method": method, "params_m": p.params_m, "ops_m": p.ops_g * 1e3,
+                     "paper_params_m": paper_params, "paper_ops_m": paper_ops})
+    return rows
+
+
 # main-paper Table 1 (BBCU: seed Table 7): (Params M, OPs G)
 PAPER_WHOLE = {"fp": (77.84, 16.85), "bnn": (21.61, 2.63), "xnor": (21.61, 2.63), "dorefa": (21.61, 2.63),
                "bireal": (21.61, 2.63), "reactnet": (21.66, 2.63), "recu": (21.71, 2.65), "fda": (32.06, 2.81),
@@ -289,7 +307,8 @@ def main(argv=None) -> None:
                                              "the whole-body model (--whole) next to the paper's Table 1")
     ap.add_argument("--methods", nargs="*", default=None, choices=METHODS, metavar="METHOD",
                     help=f"subset of methods (default: all of {', '.join(METHODS)})")
-    ap.add_argument("--no-table5", action="store_true", help="skip the seed Table 5 (MNIST ResNet-18) check")
+    ap.add_argument("--no-table5", action="store_true", help="skip the seed Tables 5 and 6 (ResNet-18 classifier, "
+                                                             "MobileNetV1) checks")
     ap.add_argument("--whole", action="store_true", help="only the whole-body model table (paper Table 1)")
     ap.add_argument("--json", metavar="FILE", default=None,
                     help="with --whole: also write {method: {params_m, ops_g, ...}} to FILE (atomically)")
@@ -323,6 +342,8 @@ def main(argv=None) -> None:
     if not args.no_table5:
         print("\nSeed Table 5 (ResNet-18 classifier, 10 classes, 224x224x3):")
         print(format_table5(table5_rows()))
+        print("\nSeed Table 6 (MobileNetV1 backbone, 224x224x3):")
+        print(format_table5(table6_rows()))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ class BiDRNConfig:
         keeps RPReLU's two learnable shifts; only the learnable slope goes, 17.21M vs 17.22M in the paper).
     weight_quantizer: weight binarizer, ``"scaled_sign"`` (per-output-channel mean |W|) or ``"sign"``.
     block_residual: BR shortcut: ``"fp"`` (identity, or a 1x1 conv + BN where shapes change; default),
-        ``"binary"``, ``"avgpool"``, or ``"none"`` (no Block Residual: the seed Fig. 6 "BR off" row).
+        ``"binary"``, ``"avgpool"``, ``"duplicate"`` (parameter-free: AvgPool + repeated channels; MobileNetV1's
+        default), or ``"none"`` (no Block Residual: the seed Fig. 6 "BR off" row).
     stem_activation: ``"hardtanh"`` (mapping table: relu -> tanh) or ``"relu"``.
     branch_bn: inside G-FUR / G-FDR / G-DSaR every branch is a whole Base LCR ending with its own BatchNorm,
         merged without another one (True, default: the reading that fits the paper's 17.22M); False: the
@@ -50,7 +51,7 @@ class BiDRNConfig:
 
     def __post_init__(self):
         choices = {"sign": ("approx", "tanh", "ste"), "redistribution": ("rprelu", "leakyrelu"),
-                   "weight_quantizer": ("scaled_sign", "sign"), "block_residual": ("fp", "binary", "avgpool", "none"),
+                   "weight_quantizer": ("scaled_sign", "sign"), "block_residual": ("fp", "binary", "avgpool", "duplicate", "none"),
                    "stem_activation": ("hardtanh", "relu")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

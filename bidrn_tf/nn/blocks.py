@@ -14,13 +14,16 @@ Design choices where the paper is silent, each a switch (``bidrn_tf.models.confi
   the two are the same function (BatchNorm is per channel); for G-FDR's sum they are not.
 * ``rsign_shift``: ``sign(a_f + b)`` with a learnable per-channel ``b`` (ReActNet's RSign) in front of every
   binary conv; the full-precision shortcut carries the unshifted ``a_f``.
+
+``depthwise=True`` makes a module's binary convolutions depthwise (channels kept; MobileNetV1's 3x3
+convolutions): Base LCR and G-DScR, and G-FUR / G-FDR / G-DSaR through their Base LCR branches.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.nn.layers import LearnableShift, batch_norm, binary_conv2d, redistribution
+from bidrn_tf.nn.layers import LearnableShift, batch_norm, binary_conv2d, binary_depthwise_conv2d, redistribution
 
 
 class _BinaryModule(tf.keras.layers.Layer):
@@ -34,9 +37,11 @@ class _BinaryModule(tf.keras.layers.Layer):
         weight_quantizer: str = "scaled_sign",
         redistribution: str = "rprelu",
         rsign_shift: bool = False,
+        depthwise: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.depthwise = bool(depthwise)
         self.kernel_size = int(kernel_size)
         self.sign = sign
         self.weight_quantizer = weight_quantizer
@@ -45,7 +50,18 @@ class _BinaryModule(tf.keras.layers.Layer):
 
     def _binary_args(self):
         return dict(kernel_size=self.kernel_size, sign=self.sign, weight_quantizer=self.weight_quantizer,
-                    redistribution=self.redistribution, rsign_shift=self.rsign_shift)
+                    redistribution=self.redistribution, rsign_shift=self.rsign_shift, depthwise=self.depthwise)
+
+    def _binary_conv(self, filters: int, in_channels: int, strides: int = 1):
+        """The module's binarized convolution: a full one, or (``depthwise``) a depthwise one, which keeps
+        the channels (MobileNetV1's 3x3 convolutions)."""
+        if not self.depthwise:
+            return binary_conv2d(filters, self.kernel_size, strides=strides, sign=self.sign,
+                                 weight_quantizer=self.weight_quantizer, name="binconv")
+        if filters != in_channels:
+            raise ValueError(f"{self.name}: a depthwise module keeps the channels ({in_channels}), asked for {filters}")
+        return binary_depthwise_conv2d(self.kernel_size, strides=strides, sign=self.sign,
+                                       weight_quantizer=self.weight_quantizer, name="binconv")
 
     def _make_shift(self):
         self.shift = LearnableShift(name="rsign_shift") if self.rsign_shift else None
@@ -80,8 +96,7 @@ class BaseLCR(_BinaryModule):
     def build(self, input_shape):
         c = int(input_shape[-1])
         self._make_shift()
-        self.conv = binary_conv2d(c, self.kernel_size, sign=self.sign,
-                                  weight_quantizer=self.weight_quantizer, name="binconv")
+        self.conv = self._binary_conv(c, c)
         self.act = redistribution(self.redistribution, name="redistribution")
         self.bn = batch_norm(name="bn") if self.batch_norm else None
         super().build(input_shape)
@@ -110,8 +125,7 @@ class GDScR(_BinaryModule):
     def build(self, input_shape):
         c, s = int(input_shape[-1]), 2 * self.tau
         self._make_shift()
-        self.conv = binary_conv2d(c, self.kernel_size, strides=s, sign=self.sign,
-                                  weight_quantizer=self.weight_quantizer, name="binconv")
+        self.conv = self._binary_conv(c, c, strides=s)
         self.act = redistribution(self.redistribution, name="redistribution")
         self.pool = tf.keras.layers.AveragePooling2D(s, s, padding="same", name="avgpool")
         self.bn = batch_norm(name="bn")
@@ -222,11 +236,13 @@ class BlockResidual(tf.keras.layers.Layer):
     ``block_output + shortcut(block_input)``. The shortcut is the identity when shapes match; otherwise
     (down-sampling or channel change) a full-precision 1x1 convolution with the block's stride followed by
     BatchNorm (the reviewers' reading of the paper's figure; ``mode="binary"`` binarizes that 1x1 conv
-    instead, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real). ``mode="none"``
-    switches the Block Residual off: the block's output is returned as it is (seed Fig. 6 ablation).
+    instead, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real, ``mode="duplicate"``
+    is parameter-free: AvgPool with the block's stride, then the channels repeated ``filters / C_in`` times, as
+    ReActNet's MobileNet doubles channels). ``mode="none"`` switches the Block Residual off: the block's output
+    is returned as it is (seed Fig. 6 ablation).
     """
 
-    MODES = ("fp", "binary", "avgpool", "none")
+    MODES = ("fp", "binary", "avgpool", "duplicate", "none")
 
     def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", **kwargs):
         super().__init__(**kwargs)
@@ -237,10 +253,19 @@ class BlockResidual(tf.keras.layers.Layer):
     def build(self, input_shape):
         in_shape = input_shape[0]
         self.project = self.mode != "none" and (self.strides != 1 or int(in_shape[-1]) != self.filters)
+        self.pool = self.conv = self.bn = None
         if self.project:
-            conv_stride = 1 if self.mode == "avgpool" else self.strides
+            pooled = self.mode in ("avgpool", "duplicate")
+            conv_stride = 1 if pooled else self.strides
             self.pool = (tf.keras.layers.AveragePooling2D(self.strides, self.strides, padding="same")
-                         if self.mode == "avgpool" and self.strides > 1 else None)
+                         if pooled and self.strides > 1 else None)
+            if self.mode == "duplicate":
+                self.repeats = self.filters // int(in_shape[-1])
+                if self.repeats * int(in_shape[-1]) != self.filters:
+                    raise ValueError(f"BlockResidual mode 'duplicate' needs {self.filters} output channels to be a "
+                                     f"multiple of the {int(in_shape[-1])} input channels")
+                super().build(input_shape)
+                return
             if self.mode == "binary":
                 self.conv = binary_conv2d(self.filters, 1, strides=conv_stride, name="shortcut_binconv")
             else:
@@ -259,6 +284,8 @@ class BlockResidual(tf.keras.layers.Layer):
             return body + x
         if self.pool is not None:
             x = self.pool(x)
+        if self.mode == "duplicate":
+            return body + tf.concat([x] * self.repeats, axis=-1)
         return body + self.bn(self.conv(x), training=training)
 
     def get_config(self):
@@ -279,8 +306,7 @@ class PlainBinaryUnit(_BinaryModule):
 
     def build(self, input_shape):
         self._make_shift()
-        self.conv = binary_conv2d(self.filters, self.kernel_size, strides=self.strides, sign=self.sign,
-                                  weight_quantizer=self.weight_quantizer, name="binconv")
+        self.conv = self._binary_conv(self.filters, int(input_shape[-1]), strides=self.strides)
         self.act = redistribution(self.redistribution, name="redistribution")
         self.bn = batch_norm(name="bn")
         super().build(input_shape)

@@ -123,6 +123,36 @@ def binary_conv2d(
     )
 
 
+def binary_depthwise_conv2d(
+    kernel_size: int,
+    *,
+    strides: int = 1,
+    sign: str | None = "approx",
+    weight_quantizer: str = "scaled_sign",
+    name: str | None = None,
+) -> lq.layers.QuantDepthwiseConv2D:
+    """A depthwise convolution (multiplier 1) with binarized inputs and weights, laid out as
+    :func:`binary_conv2d` ("same" padding with +1, no bias, clipped latent weights); ``"scaled_sign"``
+    weights take one scale per channel (``quantizers.DepthwiseScaledSign``).
+
+    LCE 0.16 has no binary depthwise convolution (``LceBconv2d`` groups need 32 input channels per group):
+    in a ``.tflite`` this layer stays a float ``DEPTHWISE_CONV_2D`` on +-1 values. Used by MobileNetV1
+    (``bidrn_tf.models.mobilenet``).
+    """
+    return lq.layers.QuantDepthwiseConv2D(
+        kernel_size,
+        strides=strides,
+        padding="same",
+        pad_values=1.0,
+        input_quantizer=make_sign(sign),
+        depthwise_quantizer=make_weight_quantizer(weight_quantizer, depthwise=True),
+        depthwise_constraint="weight_clip",
+        depthwise_initializer="glorot_normal",
+        use_bias=False,
+        name=name,
+    )
+
+
 def batch_norm(name: str | None = None) -> tf.keras.layers.BatchNormalization:
     """BatchNorm with PyTorch's defaults (momentum 0.1 == Keras 0.9, eps 1e-5)."""
     return tf.keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)

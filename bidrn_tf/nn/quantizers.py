@@ -229,8 +229,23 @@ def scheduled(model) -> list:
     return found
 
 
-def make_weight_quantizer(weight_quantizer: str):
-    """The weight binarizer named ``weight_quantizer``.
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class DepthwiseScaledSign(lq.quantizers.Quantizer):
+    """``scaled_sign`` for a depthwise kernel (kh, kw, C, m): sign(W) * mean(|W|) per channel and multiplier,
+    i.e. over the two spatial axes only (larq's ``MagnitudeAwareSign`` averages over every axis but the last,
+    which for a depthwise kernel would give one scale for the whole layer). Gradient: straight-through,
+    zero where |W| > 1; the scale is a constant of the backward pass, as in ``MagnitudeAwareSign``."""
+
+    precision = 1
+
+    def call(self, w):
+        scale = tf.stop_gradient(tf.reduce_mean(tf.abs(w), axis=[0, 1], keepdims=True))
+        return lq.quantizers.ste_sign(w, clip_value=1.0) * scale
+
+
+def make_weight_quantizer(weight_quantizer: str, *, depthwise: bool = False):
+    """The weight binarizer named ``weight_quantizer`` (``depthwise``: for a depthwise kernel; ``"sign"`` and
+    ``"scaled_sign"`` only).
 
     ``"sign"``: sign(W) (BNN), STE gradient.
     ``"scaled_sign"``: sign(W) * mean(|W|) per output channel (XNOR-Net, Bi-Real, ReActNet, BiDRN); LCE folds
@@ -238,10 +253,12 @@ def make_weight_quantizer(weight_quantizer: str):
     ``"dorefa"``: DoReFa 1-bit weights, sign(W) * mean(|W|) over the whole tensor.
     ``"recu"``: ReCU, :class:`ReCUWeight`. ``"fda"``: FDA, :class:`FourierScaledSign`.
     """
+    if depthwise and weight_quantizer not in ("sign", "scaled_sign"):
+        raise ValueError(f"a depthwise kernel takes weight_quantizer 'sign' or 'scaled_sign', got {weight_quantizer!r}")
     if weight_quantizer == "sign":
         return lq.quantizers.SteSign(clip_value=1.0)
     if weight_quantizer == "scaled_sign":
-        return lq.quantizers.MagnitudeAwareSign(clip_value=1.0)
+        return DepthwiseScaledSign() if depthwise else lq.quantizers.MagnitudeAwareSign(clip_value=1.0)
     if weight_quantizer == "dorefa":
         return lq.quantizers.DoReFa(k_bit=1, mode="weights")
     if weight_quantizer == "recu":
