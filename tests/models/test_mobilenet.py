@@ -134,7 +134,7 @@ def test_keypoint_model_maps_a_flat_heatmap_to_the_crop_centre():
     ((192 - 1) / 2, (256 - 1) / 2): the cell-centre mapping 32 x + 15.5 is right."""
     from bidrn_tf.apps.keypoints import JOINTS, keypoint_model
 
-    model = keypoint_model("fp", input_hw=(256, 192))
+    model = keypoint_model("fp", input_hw=(256, 192), head_bn=False)
     layer = model.get_layer("heatmaps")
     layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
     xy = model(tf.random.uniform((1, 256, 192, 3), seed=4), training=False).numpy()
