@@ -74,3 +74,24 @@ def write_set(files: dict) -> None:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         raise
+
+
+def load_runs(path: str) -> dict:
+    """The results of an experiment's finished runs, ``{key: result}``, saved by :func:`save_runs` (empty if
+    ``path`` does not exist yet): each run is saved as it finishes, so a killed experiment continues."""
+    import json
+
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        try:
+            return json.load(f)["runs"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise ValueError(f"{path} is not a runs file written by bidrn_tf ({e}); move it away to start over") from e
+
+
+def save_runs(path: str, runs: dict, **extra) -> None:
+    """Write ``{"runs": runs, **extra}`` (with the package version) to ``path`` atomically."""
+    import json
+
+    write_atomic(path, json.dumps(versioned({"runs": runs, **extra}), indent=1).encode())

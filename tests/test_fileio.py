@@ -47,3 +47,14 @@ def test_reports_record_the_package_version(tmp_path):
     data = json.loads((tmp_path / "r.json").read_text())
     assert data == {"rows": [1, 2], "bidrn_tf_version": bidrn_tf.__version__}
     assert (tmp_path / "r.md").read_text() == "| a |"
+
+
+def test_runs_round_trip_and_a_foreign_file_is_refused(tmp_path):
+    path = str(tmp_path / "runs.json")
+    assert fileio.load_runs(path) == {}
+    fileio.save_runs(path, {"fp/0": {"error": 1.5}}, control=2.0)
+    assert fileio.load_runs(path) == {"fp/0": {"error": 1.5}}
+    assert [n for n in os.listdir(tmp_path)] == ["runs.json"]  # no temporary file left
+    (tmp_path / "other.json").write_text('{"something": 1}')
+    with pytest.raises(ValueError, match="not a runs file"):
+        fileio.load_runs(str(tmp_path / "other.json"))

@@ -20,7 +20,6 @@ Every method x seed result is saved as it comes (``runs.json``): a killed run co
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -162,14 +161,11 @@ def train_one(method: str, data: dict, *, seed: int, epochs: int, batch_size: in
 def run(methods, seeds, *, epochs: int, lr: float, num_train: int, num_val: int, out: str, input_hw=INPUT_HW,
         head_bn: bool = True) -> dict:
     """Every method x seed (each result saved as it comes in ``<out>/runs.json``); returns the table rows."""
-    from bidrn_tf.fileio import versioned, write_atomic
+    from bidrn_tf.fileio import load_runs, save_runs
 
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "runs.json")
-    done = {}
-    if os.path.isfile(path):
-        with open(path) as f:
-            done = json.load(f).get("runs", {})
+    done = load_runs(path)
     data = prepare(num_train=num_train, num_val=num_val, seed=0, out=out, input_hw=input_hw)
     control = mean_joint_control(data)
     for method in methods:
@@ -178,7 +174,7 @@ def run(methods, seeds, *, epochs: int, lr: float, num_train: int, num_val: int,
             if key not in done:
                 done[key] = {"method": method, "seed": seed,
                              **train_one(method, data, seed=seed, epochs=epochs, lr=lr, head_bn=head_bn)}
-                write_atomic(path, json.dumps(versioned({"runs": done, "control_mpjpe_px": control}), indent=1).encode())
+                save_runs(path, done, control_mpjpe_px=control)
                 print(f"  {method} seed {seed}: MPJPE {done[key]['mpjpe_px']:.1f} px", flush=True)
     rows = {"mean-joint control": {"mean": control, "std": 0.0, "values": [control], "minutes_per_run": 0.0}}
     for m in methods:
@@ -196,6 +192,7 @@ def _key(method, seed, epochs, lr, num_train, input_hw, head_bn) -> str:
 
 def format_table(rows: dict, *, seeds, epochs, lr, num_train, num_val, input_hw=INPUT_HW, head_bn=True) -> str:
     from bidrn_tf.deploy.counts import TABLE6_INPUT, TABLE6_PAPER, profile
+    from bidrn_tf.evaluate.metrics import gap_closed
     from bidrn_tf.models.mobilenet import build_mobilenet_v1
 
     head = "BatchNorm + " if head_bn else ""
@@ -213,11 +210,12 @@ def format_table(rows: dict, *, seeds, epochs, lr, num_train, num_val, input_hw=
         lines.append(f"| {m} | {p.params_m:.3f} | {p.ops_g * 1e3:.1f} | {r['mean']:.1f} +- {r['std']:.1f} | "
                      f"{', '.join(f'{v:.1f}' for v in r['values'])} | {r['train_mpjpe_px']:.1f} | "
                      f"{r['minutes_per_run']:.1f} |")
-    fp, bnn, bidrn = (rows.get(k, {}).get("mean") for k in ("fp", "bnn", "bidrn"))
     paper = {m: v[2] for m, v in TABLE6_PAPER.items()}
-    if None not in (fp, bnn, bidrn) and bnn != fp:
-        lines += ["", f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap (paper, COCO "
-                      f"keypoints: {100 * (paper['bnn'] - paper['bidrn']) / (paper['bnn'] - paper['fp']):.0f} %)."]
+    gap = gap_closed({m: r["mean"] for m, r in rows.items() if m != "mean-joint control"},
+                     paper_note="paper, COCO keypoints: "
+                     f"{100 * (paper['bnn'] - paper['bidrn']) / (paper['bnn'] - paper['fp']):.0f} %")
+    if gap:
+        lines += ["", gap]
     return "\n".join(lines) + "\n"
 
 

@@ -6,8 +6,8 @@
 * :class:`SignFlips`: per step, which latent weights of the binary convolutions changed sign - the share of
   weights that ever flipped is how much of the binary network the gradient actually moves;
 * :func:`mean_pose_control`: the "learned nothing" baseline - every validation person predicted with the
-  training set's mean SMPL-X parameters (root pose and camera from the ground truth, so only what a model
-  must learn is compared);
+  training set's mean SMPL-X parameters, the root pose included (``root="mean"``); ``root="true"`` gives
+  every person its own root pose instead (an oracle: what the mean body, hands and face alone cost);
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
 """
 from __future__ import annotations
@@ -83,18 +83,31 @@ class SignFlips:
                 "last_step_flipped": self.last_share}
 
 
-def mean_pose_control(train_people, val_people, smplx_model: str) -> dict:
+def mean_pose_control(train_people, val_people, smplx_model: str, *, root: str = "mean") -> dict:
     """Metrics (mm) of predicting every validation person with the training set's mean body pose, hand poses,
-    jaw pose, betas and expression; each person's own root pose and translation are kept, so the control
-    is placed and turned like the person and only what a model must learn differs."""
+    jaw pose, betas and expression, and
+
+    * ``root="mean"`` (the control): the training set's mean root rotation, the chordal L2 mean of the
+      rotations (``scipy.spatial.transform.Rotation.mean``; averaging axis-angle vectors would be wrong
+      near pi, where the generated people's camera-space root poses are);
+    * ``root="true"`` (an oracle, not a control): each person's own root pose - what the mean body, hands
+      and face alone cost once the root rotation, which dominates MPVPE, is known.
+
+    Translation is each person's own (MPVPE is measured after aligning the pelvis, so it does not count)."""
+    from scipy.spatial.transform import Rotation
+
     from bidrn_tf.evaluate import metrics
     from bidrn_tf.smplx import SMPLXLayer
     from bidrn_tf.smplx.model_file import load
     from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
     from bidrn_tf.data.pipeline import ground_truth
 
+    if root not in ("mean", "true"):
+        raise ValueError(f"root must be 'mean' or 'true', got {root!r}")
     keys = ("body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose", "betas", "expression")
-    mean = {k: np.mean([p.params[k] for p in train_people if p.params is not None], 0) for k in keys}
+    fitted = [p for p in train_people if p.params is not None]
+    mean = {k: np.mean([p.params[k] for p in fitted], 0) for k in keys}
+    mean_root = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in fitted])).mean().as_rotvec()
     arrays = load(smplx_model)
     regions = dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
                    hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
@@ -103,7 +116,8 @@ def mean_pose_control(train_people, val_people, smplx_model: str) -> dict:
     rows = []
     for p, g in zip(val_people, gt):
         params = {k: tf.constant(v[None], tf.float32) for k, v in mean.items()}
-        params["global_orient"] = tf.constant(p.params["global_orient"][None])
+        orient = p.params["global_orient"] if root == "true" else mean_root
+        params["global_orient"] = tf.constant(np.asarray(orient, np.float32)[None])
         params["transl"] = tf.constant(p.params["transl"][None])
         v = layer(params)["vertices"].numpy()[0].astype(np.float64)
         rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))

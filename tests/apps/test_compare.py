@@ -22,6 +22,9 @@ def test_table_has_the_control_row_and_the_last_points(tmp_path):
     assert any(line.startswith("| mean-pose control | 200.0") for line in lines)
     assert any(line.startswith("| fp | 150.0") for line in lines) and any(line.startswith("| bidrn | 170.0") for line in lines)
     assert "FP is 50.0 mm below the control (25 %)" in table
+    assert "BiDRN closes" not in table  # no bnn row: no gap sentence
+    with_oracle = format_table({**_result(), "true_root_oracle": _result()["control"]}, "head\n\n")
+    assert "| mean pose + true root (oracle) | 200.0" in with_oracle
 
 
 def test_curves_are_a_png(tmp_path):

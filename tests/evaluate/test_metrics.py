@@ -49,3 +49,14 @@ def test_mesh_metrics_on_the_smplx_model(smplx_model_path):
     expected_all = np.linalg.norm((pred - pelvis_shift) - gt, axis=-1).mean() * 1000
     assert res["MPVPE_all"] == pytest.approx(expected_all)
     assert res["MPVPE_all"] == pytest.approx(10.0 * len(left) / len(gt), rel=0.05)
+
+
+def test_gap_closed_is_the_share_of_the_fp_bnn_gap_and_names_the_methods_ahead():
+    from bidrn_tf.evaluate.metrics import gap_closed
+
+    # the paper's EHF MPVPE: (172.2 - 118.3) / (172.2 - 86.3) = 62.7 %
+    text = gap_closed({"fp": 86.3, "bnn": 172.2, "reactnet": 149.8, "bidrn": 118.3}, paper_note="p")
+    assert text.startswith("BiDRN closes 63 % of the FP-BNN gap (p).") and "ahead of every other" in text
+    text = gap_closed({"fp": 10.0, "bnn": 20.0, "xnor": 14.0, "bidrn": 15.0})
+    assert text.startswith("BiDRN closes 50 % of the FP-BNN gap.") and text.endswith("at or below BiDRN's error: xnor.")
+    assert gap_closed({"fp": 10.0, "bidrn": 12.0}) == "" and gap_closed({"fp": 1.0, "bnn": 1.0, "bidrn": 1.0}) == ""

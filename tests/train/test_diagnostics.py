@@ -61,3 +61,20 @@ def test_block_activation_std_reports_every_block():
     std = block_activation_std(model, np.random.default_rng(0).uniform(0, 1, (2, 64, 48, 3)).astype(np.float32))
     assert list(std)[0] == "stem" and len(std) == 1 + 8  # stem and ResNet-18's 8 blocks
     assert all(np.isfinite(v) and v > 0 for v in std.values())
+
+
+def test_mean_pose_control_turns_everyone_by_the_mean_root_rotation(tmp_path, smplx_model_path):
+    from scipy.spatial.transform import Rotation
+
+    people = load_agora(make_agora(str(tmp_path)), "train")  # two persons with the same parameters
+    base = Rotation.from_rotvec(people[0].params["global_orient"])
+    turned = []
+    for p, angle in zip(people, (0.4, -0.4)):  # the same root turned +-0.4 rad about the vertical: mean = base
+        orient = (base * Rotation.from_euler("y", angle)).as_rotvec().astype(np.float32)
+        turned.append(type(p)(**{**p.__dict__, "params": {**p.params, "global_orient": orient}}))
+    assert mean_pose_control(turned, people, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
+    # each person's own root (the oracle row) is exact on the turned people; the mean root is not
+    assert mean_pose_control(turned, turned, smplx_model_path, root="true")["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
+    assert mean_pose_control(turned, turned, smplx_model_path)["MPVPE_all"] > 10.0
+    with pytest.raises(ValueError, match="root must be"):
+        mean_pose_control(turned, turned, smplx_model_path, root="median")
