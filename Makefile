@@ -46,13 +46,14 @@ bench: venv
 	$(PY) benchmarks/bench_smplx.py
 
 compare: venv
-	$(PY) benchmarks/compare_methods.py --out out/compare
+	$(PY) benchmarks/compare_methods.py --steps 1500 --eval-every 250 --lr 1e-3 --preset tiny \
+		--num-train 512 --num-val 32 --out out/compare
 
 classification: venv
-	$(PY) benchmarks/classification.py --out out/classification
+	$(PY) benchmarks/classification.py --epochs 6 --out out/classification
 
 keypoints: venv
-	$(PY) benchmarks/keypoints.py --out out/keypoints
+	$(PY) benchmarks/keypoints.py --epochs 24 --out out/keypoints
 
 diagnose: venv
 	$(PY) benchmarks/diagnose_training.py --out out/diagnose

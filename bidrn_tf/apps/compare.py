@@ -33,7 +33,11 @@ def _committed_step(run_dir: str) -> int:
 
 
 def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
-            num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare") -> dict:
+            num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare",
+            report_only: bool = False) -> dict:
+    """Train (or continue) every method's run and return {"control", "true_root_oracle", "methods": {method:
+    {"curve", "images_per_second"}}}. ``report_only``: train nothing, report the curves saved so far (methods
+    without a curve are left out); a comparison still running in another process is not disturbed."""
     import tensorflow as tf
 
     from bidrn_tf.data import load_people
@@ -51,6 +55,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
     out = os.path.abspath(out)
+    if report_only and not any(os.path.isfile(os.path.join(out, m, "curve.json")) for m in methods):
+        return {"control": None, "true_root_oracle": None, "methods": {}}  # nothing to report: render nothing
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
     data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val, seed=seed)
@@ -71,6 +77,10 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
                 stored = json.load(f)
             curve = [p for p in stored["points"] if p["step"] <= start]  # drop points past the checkpoint
             stored_ips = stored.get("images_per_second")
+        if report_only:
+            if curve:
+                results[method] = {"curve": curve, "images_per_second": stored_ips}
+            continue
         tf.keras.backend.clear_session()
         evaluator = build_model(method=method, smplx_model=smplx, config=cfg)
 
@@ -141,23 +151,33 @@ def plot_curves(result: dict, path: str, *, title: str) -> None:
     write_atomic(path, buf.getvalue())
 
 
+def common_step(result: dict) -> int:
+    """The last evaluated step every method of ``result`` reached (methods are compared there)."""
+    steps = [{p["step"] for p in r["curve"]} for r in result["methods"].values()]
+    shared = set.intersection(*steps) if steps else set()
+    if not shared:
+        raise ValueError("the methods' curves share no evaluated step; nothing to compare")
+    return max(shared)
+
+
 def format_table(result: dict, head: str) -> str:
     from bidrn_tf.evaluate.metrics import format_table as metric_table, gap_closed
 
     rows = {"mean-pose control": result["control"]}
     if "true_root_oracle" in result:
         rows["mean pose + true root (oracle)"] = result["true_root_oracle"]
-    rows.update({m: {k: v for k, v in r["curve"][-1].items() if k != "step"} for m, r in result["methods"].items()})
-    table = head + metric_table(rows)
+    at = common_step(result)
+    points = {m: next(p for p in r["curve"] if p["step"] == at) for m, r in result["methods"].items()}
+    rows.update({m: {k: v for k, v in p.items() if k != "step"} for m, p in points.items()})
+    table = head + f"Every method at step {at}, the last step all of them reached.\n\n" + metric_table(rows)
     table += "\n| method | training images/s (after the first step) |\n|---|---|\n"
     table += "".join(f"| {m} | {r['images_per_second']:.2f} |\n" for m, r in result["methods"].items()
                      if r["images_per_second"] is not None)
-    fp = result["methods"].get("fp")
-    if fp is not None:
-        ctrl, f = result["control"]["MPVPE_all"], fp["curve"][-1]["MPVPE_all"]
-        table += f"\nFP is {ctrl - f:.1f} mm below the control ({100 * (ctrl - f) / ctrl:.0f} %).\n"
-    gap = gap_closed({m: r["curve"][-1]["MPVPE_all"] for m, r in result["methods"].items()},
-                     paper_note="paper, EHF MPVPE: 62.7 %")
+    if "fp" in points:
+        ctrl, f = result["control"]["MPVPE_all"], points["fp"]["MPVPE_all"]
+        where = "below" if f < ctrl else "above"
+        table += f"\nFP is {abs(ctrl - f):.1f} mm {where} the control ({100 * abs(ctrl - f) / ctrl:.0f} %).\n"
+    gap = gap_closed({m: p["MPVPE_all"] for m, p in points.items()}, paper_note="paper, EHF MPVPE: 62.7 %")
     if gap:
         table += f"\n{gap}\n"
     return table
@@ -175,9 +195,15 @@ def main(argv=None) -> int:
     add_budget_arguments(ap, steps=300, out="out/compare")
     ap.add_argument("--eval-every", type=positive_int, default=50)
     ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: table and curves of the runs saved so far (e.g. while they still run)")
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
-                     preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out)
+                     preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out,
+                     report_only=args.report_only)
+    if not result["methods"]:
+        print(f"error: no method of {args.methods} has an evaluated point in {args.out}", file=sys.stderr)
+        return 2
     head = (f"Generated synthetic validation split ({args.num_val} persons), mm; NOT AGORA / EHF. Budget: {args.steps} "
             f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}, "
             f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}.\n\n")

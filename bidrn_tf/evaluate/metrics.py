@@ -72,13 +72,16 @@ def format_table(rows: dict) -> str:
 def gap_closed(errors: dict, *, paper_note: str = "") -> str:
     """The sentence every comparison table ends with: the share of the FP-BNN error gap that BiDRN closes,
     100 (BNN - BiDRN) / (BNN - FP), and the binarized methods BiDRN is not ahead of. ``errors``: {method:
-    error, lower is better}; "" if fp, bnn or bidrn is missing or FP equals BNN. ``paper_note`` is appended
+    error, lower is better}; "" if fp, bnn or bidrn is missing or FP equals BNN; no share if BNN is below FP. ``paper_note`` is appended
     in brackets (the paper's share for the same table)."""
     fp, bnn, bidrn = (errors.get(k) for k in ("fp", "bnn", "bidrn"))
     if None in (fp, bnn, bidrn) or bnn == fp:
         return ""
-    text = f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap"
-    text += f" ({paper_note})." if paper_note else "."
+    if bnn < fp:
+        text = f"No FP-BNN gap to close: BNN ({bnn:.4g}) is below FP ({fp:.4g}) here."
+    else:
+        text = f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap"
+        text += f" ({paper_note})." if paper_note else "."
     ahead = [m for m, e in errors.items() if m not in ("fp", "bidrn") and e <= bidrn]
     text += (f" Binarized methods at or below BiDRN's error: {', '.join(ahead)}." if ahead
              else " BiDRN is ahead of every other binarized method in this table.")

@@ -2,6 +2,7 @@
 import os
 
 import cv2
+import pytest
 
 from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves
 
@@ -25,6 +26,9 @@ def test_table_has_the_control_row_and_the_last_points(tmp_path):
     assert "BiDRN closes" not in table  # no bnn row: no gap sentence
     with_oracle = format_table({**_result(), "true_root_oracle": _result()["control"]}, "head\n\n")
     assert "| mean pose + true root (oracle) | 200.0" in with_oracle
+    worse = _result()
+    worse["methods"]["fp"]["curve"][-1]["MPVPE_all"] = 230.0
+    assert "FP is 30.0 mm above the control (15 %)" in format_table(worse, "")
 
 
 def test_curves_are_a_png(tmp_path):
@@ -41,3 +45,16 @@ def test_resumption_point_is_the_committed_checkpoint(tmp_path):
     (ckpt / "ckpt-150.index").write_text("x")
     (ckpt / "checkpoint").write_text('model_checkpoint_path: "ckpt-150"\nall_model_checkpoint_paths: "ckpt-150"\n')
     assert _committed_step(str(tmp_path / "run")) == 150
+
+
+def test_methods_are_compared_at_the_last_step_all_of_them_reached():
+    from bidrn_tf.apps.compare import common_step
+
+    result = _result()
+    result["methods"]["bidrn"]["curve"] = result["methods"]["bidrn"]["curve"][:1]  # still running: only step 50
+    assert common_step(result) == 50
+    table = format_table(result, "")
+    assert "Every method at step 50" in table and any(line.startswith("| fp | 190.0") for line in table.splitlines())
+    result["methods"]["bidrn"]["curve"] = [{**result["methods"]["bidrn"]["curve"][0], "step": 75}]
+    with pytest.raises(ValueError, match="share no evaluated step"):
+        common_step(result)

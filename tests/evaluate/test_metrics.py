@@ -60,3 +60,5 @@ def test_gap_closed_is_the_share_of_the_fp_bnn_gap_and_names_the_methods_ahead()
     text = gap_closed({"fp": 10.0, "bnn": 20.0, "xnor": 14.0, "bidrn": 15.0})
     assert text.startswith("BiDRN closes 50 % of the FP-BNN gap.") and text.endswith("at or below BiDRN's error: xnor.")
     assert gap_closed({"fp": 10.0, "bidrn": 12.0}) == "" and gap_closed({"fp": 1.0, "bnn": 1.0, "bidrn": 1.0}) == ""
+    below = gap_closed({"fp": 264.6, "bnn": 257.1, "bidrn": 319.4})
+    assert below.startswith("No FP-BNN gap to close: BNN (257.1) is below FP (264.6)") and "closes" not in below
