@@ -20,7 +20,6 @@ import os
 import sys
 import time
 
-import numpy as np
 
 import bidrn_tf  # noqa: F401
 
@@ -30,6 +29,14 @@ def _committed_step(run_dir: str) -> int:
 
     path = committed_checkpoint(run_dir) if os.path.isdir(run_dir) else None
     return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def _save_curve(path: str, *, method: str, bn: str, points: list, images_per_second=None) -> None:
+    """``<run>/curve.json``: the evaluated points of one method's run (and its training images/s, once known)."""
+    from bidrn_tf.fileio import versioned, write_atomic
+
+    write_atomic(path, json.dumps(versioned({"method": method, "bn": bn, "points": points,
+                                             "images_per_second": images_per_second}), indent=1).encode())
 
 
 def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
@@ -44,7 +51,6 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
     from bidrn_tf.evaluate.loop import evaluate
-    from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.models.batchnorm import precise_batchnorm
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.models.whole_body import build_model
@@ -96,7 +102,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             mean = evaluate(evaluator, val_people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"]
             curve.append({"step": step, **mean})
             print(f"  {method} step {step}: MPVPE_all {mean['MPVPE_all']:.1f} mm", flush=True)
-            write_atomic(curve_path, json.dumps(versioned({"method": method, "bn": bn, "points": curve}), indent=1).encode())
+            _save_curve(curve_path, method=method, bn=bn, points=curve)
             spent[0] += time.perf_counter() - t_eval
 
         t = time.perf_counter()
@@ -113,8 +119,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         ips = summary["timed_steps"] * batch_size / train_seconds if summary["timed_steps"] and train_seconds > 0 else None
         if ips is None:  # finished in an earlier session: its speed as measured then
             ips = stored_ips
-        write_atomic(curve_path, json.dumps(versioned({"method": method, "bn": bn, "points": curve,
-                                                       "images_per_second": ips}), indent=1).encode())
+        _save_curve(curve_path, method=method, bn=bn, points=curve, images_per_second=ips)
         results[method] = {"curve": curve, "images_per_second": ips,
                            "minutes_this_session": (time.perf_counter() - t) / 60}
     return {"control": control, "true_root_oracle": oracle, "methods": results}

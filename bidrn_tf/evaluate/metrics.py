@@ -72,8 +72,8 @@ def format_table(rows: dict) -> str:
 def gap_closed(errors: dict, *, paper_note: str = "") -> str:
     """The sentence every comparison table ends with: the share of the FP-BNN error gap that BiDRN closes,
     100 (BNN - BiDRN) / (BNN - FP), and the binarized methods BiDRN is not ahead of. ``errors``: {method:
-    error, lower is better}; "" if fp, bnn or bidrn is missing or FP equals BNN; no share if BNN is below FP. ``paper_note`` is appended
-    in brackets (the paper's share for the same table)."""
+    error, lower is better}; "" if fp, bnn or bidrn is missing or FP equals BNN; no share if BNN is below FP.
+    ``paper_note`` is appended in brackets (the paper's share for the same table)."""
     fp, bnn, bidrn = (errors.get(k) for k in ("fp", "bnn", "bidrn"))
     if None in (fp, bnn, bidrn) or bnn == fp:
         return ""
