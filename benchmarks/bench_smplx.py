@@ -27,15 +27,22 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads for both frameworks")
     args = ap.parse_args(argv)
 
-    import smplx
     import torch
 
-    from bidrn_tf.smplx import SMPLXLayer
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     torch.set_num_threads(args.threads)
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    path = model_or_stand_in(args.smplx_model, tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as folder:  # the generated stand-in (112 MB) goes with it
+        _bench(args, model_or_stand_in(args.smplx_model, folder))
+
+
+def _bench(args, path: str) -> None:
+    import smplx
+    import torch
+
+    from bidrn_tf.smplx import SMPLXLayer
+
     print(f"model: {path}{'' if args.smplx_model else ' (generated, not SMPL-X)'}; threads: {args.threads}")
     layer = SMPLXLayer(path, validate=False)
     graph = tf.function(layer)

@@ -262,26 +262,34 @@ PAPER_WHOLE = {"fp": (77.84, 16.85), "bnn": (21.61, 2.63), "xnor": (21.61, 2.63)
 def whole_model_rows(methods=None, smplx_model=None, config=None) -> list[dict]:
     """Params / OPs of the whole-body model (paper sizes unless ``config``) for every method, under both OPs
     rules, next to the paper's numbers (``None`` where the paper has none)."""
-    import gc
     import tempfile
 
     from bidrn_tf.models.backbones import METHODS
-    from bidrn_tf.models.whole_body import build_model
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
-    smplx_model = model_or_stand_in(smplx_model, tempfile.mkdtemp(), announce=False)
     rows = []
-    for method in methods or METHODS:
-        tf.keras.backend.clear_session()
-        model = build_model(method=method, smplx_model=smplx_model, config=config)
-        p, h = profile(model), profile(model, rule="hand4whole_fp")
-        paper_p, paper_o = PAPER_WHOLE.get(method, (None, None))
-        rows.append({"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "ops_g_hand4whole_rule": h.ops_g,
-                     "paper_params_m": paper_p, "paper_ops_g": paper_o, "total_params": p.total_params,
-                     "binary_macs": p.binary_macs, "fp_macs": p.fp_macs})
-        del model
-        gc.collect()  # Keras models sit in reference cycles: free each paper-size model before the next
+    with tempfile.TemporaryDirectory() as folder:  # the stand-in is 112 MB: never left behind in /tmp
+        path = model_or_stand_in(smplx_model, folder, announce=False)
+        for method in methods or METHODS:
+            rows.append(_whole_model_row(method, path, config))
     return rows
+
+
+def _whole_model_row(method: str, smplx_model: str, config) -> dict:
+    import gc
+
+    from bidrn_tf.models.whole_body import build_model
+
+    tf.keras.backend.clear_session()
+    model = build_model(method=method, smplx_model=smplx_model, config=config)
+    p, h = profile(model), profile(model, rule="hand4whole_fp")
+    paper_p, paper_o = PAPER_WHOLE.get(method, (None, None))
+    row = {"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "ops_g_hand4whole_rule": h.ops_g,
+           "paper_params_m": paper_p, "paper_ops_g": paper_o, "total_params": p.total_params,
+           "binary_macs": p.binary_macs, "fp_macs": p.fp_macs}
+    del model
+    gc.collect()  # Keras models sit in reference cycles: free each paper-size model before the next
+    return row
 
 
 def _rel(value, paper):

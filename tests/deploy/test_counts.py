@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -90,10 +91,11 @@ def test_smplx_layer_macs_are_its_matrix_products(smplx_model_path):
 @pytest.fixture(scope="module")
 def table1(tmp_path_factory):
     out = tmp_path_factory.mktemp("table1") / "table1.json"
+    scratch = tmp_path_factory.mktemp("table1_tmpdir")
     run = subprocess.run([sys.executable, "-m", "bidrn_tf.deploy.counts", "--whole", "--json", str(out)],
-                         capture_output=True, text=True, timeout=1800)
+                         capture_output=True, text=True, timeout=1800, env=dict(os.environ, TMPDIR=str(scratch)))
     assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(out.read_text()), run.stdout
+    return json.loads(out.read_text()), run.stdout, sorted(os.listdir(scratch))
 
 
 # the paper's OPs for these three are above BNN's by amounts their inference graphs do not contain (README,
@@ -105,7 +107,7 @@ OPS_NOT_REPRODUCED = {"recu", "fda", "bbcu"}
 @pytest.mark.xdist_group("table1")
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "fp"])
 def test_binarized_rows_of_table1_within_one_percent(table1, method):
-    rows, _ = table1
+    rows, _, _ = table1
     row = rows[method]
     assert row["params_m"] == pytest.approx(PAPER_WHOLE[method][0], rel=0.01)
     if method in OPS_NOT_REPRODUCED:
@@ -130,12 +132,19 @@ def test_hand4whole_row_of_table1(table1):
 @pytest.mark.slow
 @pytest.mark.xdist_group("table1")
 def test_profile_whole_prints_and_writes_every_method(table1):
-    rows, text = table1
+    rows, text, _ = table1
     assert set(rows) == set(METHODS)
     for method, row in rows.items():
         assert isinstance(row["params_m"], float) and isinstance(row["ops_g"], float)
         assert row["paper_params_m"] == PAPER_WHOLE[method][0] and row["bidrn_tf_version"]
     assert "| bnn | 21.61 | 21.61 | -0.0% |" in text
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("table1")
+def test_profile_whole_leaves_nothing_in_the_temporary_folder(table1):
+    """The generated SMPL-X stand-in (112 MB) once stayed behind in /tmp on every call and filled the CI disk."""
+    assert table1[2] == []
 
 
 def test_profile_json_needs_whole(tmp_path):
