@@ -15,6 +15,7 @@ Writes ``<out>/comparison.{md,json}`` (last point of every method, the control, 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -41,10 +42,11 @@ def _save_curve(path: str, *, method: str, bn: str, points: list, images_per_sec
 
 def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
             num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare",
-            report_only: bool = False) -> dict:
+            report_only: bool = False, feature_bn: bool = False) -> dict:
     """Train (or continue) every method's run and return {"control", "true_root_oracle", "methods": {method:
     {"curve", "images_per_second"}}}. ``report_only``: train nothing, report the curves saved so far (methods
-    without a curve are left out); a comparison still running in another process is not disturbed."""
+    without a curve are left out); a comparison still running in another process is not disturbed.
+    ``feature_bn``: the preset with ``ModelConfig.feature_bn`` on (a BatchNorm on each backbone's output)."""
     import tensorflow as tf
 
     from bidrn_tf.data import load_people
@@ -67,7 +69,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     smplx = model_or_stand_in(None, out)
     data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val, seed=seed)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
-    cfg = PRESETS[preset]
+    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn)
     joints = ground_truth(train_people, smplx)["joints"]
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     control = mean_pose_control(train_people, val_people, smplx)
@@ -107,7 +109,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
 
         t = time.perf_counter()
         summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=run_dir,
-                                    preset=preset, steps=steps, batch_size=batch_size, lr=lr,
+                                    preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
                                     checkpoint_every=eval_every, seed=seed,
                                     resume=os.path.exists(os.path.join(run_dir, "run.json"))),
                         step_hook=hook)
@@ -202,16 +204,19 @@ def main(argv=None) -> int:
     ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
     ap.add_argument("--report-only", action="store_true",
                     help="train nothing: table and curves of the runs saved so far (e.g. while they still run)")
+    ap.add_argument("--feature-bn", action="store_true",
+                    help="a BatchNorm on each backbone's output before the heads (ModelConfig.feature_bn)")
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out,
-                     report_only=args.report_only)
+                     report_only=args.report_only, feature_bn=args.feature_bn)
     if not result["methods"]:
         print(f"error: no method of {args.methods} has an evaluated point in {args.out}", file=sys.stderr)
         return 2
     head = (f"Generated synthetic validation split ({args.num_val} persons), mm; NOT AGORA / EHF. Budget: {args.steps} "
             f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}, "
-            f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}.\n\n")
+            f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}"
+            f"{', head-input BatchNorm' if args.feature_bn else ''}.\n\n")
     table = format_table(result, head)
     print("\n" + table)
     write_atomic(os.path.join(args.out, "comparison.md"), table.encode())

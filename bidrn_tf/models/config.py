@@ -102,6 +102,10 @@ class ModelConfig:
     body_depth: int = 50  # ResNet depths of the backbones (the paper's: 50, 50, 18); 18 gives a lighter model
     hand_depth: int = 50
     face_depth: int = 18
+    # a BatchNorm on each backbone's output before the heads (not in Hand4Whole; the paper is silent). The
+    # heatmap soft-argmax and the sampled features are scale-sensitive, and binarized backbones end in sums of
+    # full-precision residuals whose scale differs from a ResNet's post-ReLU output (README "Head-input BN")
+    feature_bn: bool = False
     bidrn: BiDRNConfig = dataclasses.field(default_factory=BiDRNConfig)
 
     def boxnet_kind(self, method: str) -> str:

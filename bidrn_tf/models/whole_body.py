@@ -34,6 +34,7 @@ import bidrn_tf  # noqa: F401
 from bidrn_tf.models.backbones import METHODS, build_resnet
 from bidrn_tf.models.config import ModelConfig
 from bidrn_tf.models.heads import BodyRotationNet, BoxNet, FaceRegressor, HandRotationNet, PositionNet
+from bidrn_tf.nn.layers import batch_norm
 from bidrn_tf.ops import geometry
 from bidrn_tf.smplx import SMPLXLayer
 from bidrn_tf.smplx.joints import HAND_MCP, NUM_HAND_JOINTS, OUTPUT_TO_SMPLX
@@ -62,6 +63,8 @@ class WholeBody(tf.keras.layers.Layer):
                                           name="hand_backbone", **extra)
         self.face_backbone = build_resnet(depth=cfg.face_depth, method=method, input_shape=(*cfg.face_hw, 3),
                                           name="face_backbone", **extra)
+        if cfg.feature_bn:
+            self.feature_bns = {part: batch_norm(name=f"{part}_feature_bn") for part in ("body", "hand", "face")}
         self.body_position = PositionNet(num_joints=cfg.body_joints, depth=cfg.heatmap_depth, name="body_position_net")
         self.hand_position = PositionNet(num_joints=cfg.hand_joints, depth=cfg.heatmap_depth, name="hand_position_net")
         self.box_net = BoxNet(kind=cfg.boxnet_kind(method), sign=cfg.bidrn.sign, name="box_net")
@@ -70,12 +73,17 @@ class WholeBody(tf.keras.layers.Layer):
         self.face_regressor = FaceRegressor(name="face_regressor")
         self.smplx = SMPLXLayer(smplx_model, validate=False, name="smplx") if include_smplx else None
 
+    def _features(self, part, features, training):
+        """A backbone's output, through its BatchNorm when ``ModelConfig.feature_bn``."""
+        return self.feature_bns[part](features, training=training) if self.cfg.feature_bn else features
+
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, images, training=None):
         cfg = self.cfg
         batch = tf.shape(images)[0]
         # body
-        body_feat = self.body_backbone(tf.image.resize(images, cfg.body_hw), training=training)
+        body_feat = self._features("body", self.body_backbone(tf.image.resize(images, cfg.body_hw), training=training),
+                                   training)
         feat_hw = body_feat.shape[1:3]
         body_joints, body_hm = self.body_position(body_feat)
         # boxes (Hand4Whole detaches the heatmap fed to BoxNet)
@@ -94,7 +102,7 @@ class WholeBody(tf.keras.layers.Layer):
         # BoxNet learns from its box loss only)
         lcrop = tf.image.flip_left_right(geometry.crop(images, tf.stop_gradient(lbox), cfg.hand_hw))
         rcrop = geometry.crop(images, tf.stop_gradient(rbox), cfg.hand_hw)
-        hand_feat = self.hand_backbone(tf.concat([lcrop, rcrop], 0), training=training)
+        hand_feat = self._features("hand", self.hand_backbone(tf.concat([lcrop, rcrop], 0), training=training), training)
         hand_joints, _ = self.hand_position(hand_feat)
         hand_pose = self.hand_rotation(hand_feat, tf.stop_gradient(hand_joints), training=training)
         hm_hw = hand_feat.shape[1:3]
@@ -106,7 +114,9 @@ class WholeBody(tf.keras.layers.Layer):
         lj_img = geometry.crop_to_image_coords(lj[..., :2], lbox, hm_hw)
         rj_img = geometry.crop_to_image_coords(rj[..., :2], rbox, hm_hw)
         # face
-        face_feat = self.face_backbone(geometry.crop(images, tf.stop_gradient(fbox), cfg.face_hw), training=training)
+        face_feat = self._features(
+            "face", self.face_backbone(geometry.crop(images, tf.stop_gradient(fbox), cfg.face_hw), training=training),
+            training)
         expression, jaw_pose = self.face_regressor(face_feat)
         # body rotation (Hand4Whole): the hand 1x1 convs run on the hand backbone's features (the left hand's
         # flipped back) sampled at the hand PositionNet's MCP joints in hand-heatmap units; joints detached

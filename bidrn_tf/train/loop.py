@@ -42,7 +42,7 @@ import tensorflow as tf
 import bidrn_tf  # noqa: F401
 from bidrn_tf.fileio import versioned, write_atomic
 from bidrn_tf.models.backbones import METHODS
-from bidrn_tf.models.config import PRESETS, ModelConfig, to_dict
+from bidrn_tf.models.config import PRESETS, ModelConfig, from_dict, to_dict
 
 
 class TrainingError(ValueError):
@@ -68,6 +68,7 @@ class TrainConfig:
     resolution: tuple = (720, 1280)
     resume: bool = False
     progress: bool = True
+    model_config: ModelConfig | None = None  # overrides the preset's ModelConfig (research switches)
 
 
 def make_strategy(name: str):
@@ -148,6 +149,8 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
         raise TrainingError(f"{cfg.out!r} was trained with method {previous.get('method')!r}, not {cfg.method!r}")
     if previous.get("preset") != cfg.preset:
         raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
+    if "model_config" in previous and from_dict(previous["model_config"]) != (cfg.model_config or PRESETS[cfg.preset]):
+        raise TrainingError(f"{cfg.out!r} was trained with another model configuration: {previous['model_config']}")
     started = committed_checkpoint(cfg.out) is not None or os.path.exists(os.path.join(cfg.out, "final"))
     if not started:
         print(f"NOTE: {cfg.out!r} holds a run that stopped before its first checkpoint: starting it again")
@@ -241,7 +244,7 @@ def _train(cfg: TrainConfig, step_hook=None) -> dict:
     from bidrn_tf.data.mixing import epoch_length
     from bidrn_tf.data.pipeline import ground_truth
 
-    model_cfg = PRESETS[cfg.preset]
+    model_cfg = cfg.model_config or PRESETS[cfg.preset]
     run_path = os.path.join(cfg.out, "run.json")
     _check_run(cfg, run_path)
     strategy = make_strategy(cfg.strategy)  # first: a multi-worker strategy must exist before any TF op runs

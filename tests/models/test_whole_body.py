@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -83,3 +85,48 @@ def test_body_pose_depends_on_the_hand_backbone_and_boxes_are_detached(method, s
     assert sum(hand) >= 0.98 * len(hand), f"{len(hand) - sum(hand)} hand-backbone weights get no gradient"
     assert not any(reached(whole.box_net)) and not any(reached(whole.face_backbone))
     assert not any(reached(whole.hand_position))  # hand joints are detached before they are sampled
+
+
+def test_feature_bn_puts_each_backbone_output_on_one_scale(smplx_model_path):
+    """``ModelConfig.feature_bn``: the heads see each backbone's output batch-normalised, so scaling and
+    shifting it changes nothing they see; off (Hand4Whole's wiring), the output goes to the heads as it is."""
+    on = build_model(method="bidrn", smplx_model=None, config=dataclasses.replace(SMALL, feature_bn=True),
+                     include_smplx=False).get_layer("whole_body")
+    assert sorted(bn.name for bn in on.feature_bns.values()) == ["body_feature_bn", "face_feature_bn",
+                                                                 "hand_feature_bn"]
+    x = tf.random.normal((4, 4, 3, 512), seed=5)
+    a = on._features("body", x, training=True).numpy()
+    b = on._features("body", 7.0 * x + 3.0, training=True).numpy()
+    np.testing.assert_allclose(a, b, atol=1e-3)
+    assert abs(a.mean()) < 1e-3 and abs(a.std() - 1.0) < 1e-2
+    off = build_model(method="bidrn", smplx_model=None, config=SMALL, include_smplx=False).get_layer("whole_body")
+    assert off._features("body", x, training=True) is x
+    assert not any("feature_bn" in w.name for w in off.weights)
+
+
+@pytest.mark.parametrize("method", ["fp", "bidrn"])
+def test_rest_rotation_init_starts_at_the_rest_pose_upright(method):
+    """``rotation_init="rest"``: before training every joint is within a few degrees of no rotation and the
+    root within a few degrees of a half turn about x (upright, facing a camera whose y axis points down);
+    Hand4Whole's init starts each joint at a random rotation."""
+    from scipy.spatial.transform import Rotation
+
+    x = tf.random.uniform((2, 128, 96, 3), seed=4)
+
+    def angles(rotation_init):
+        model = build_model(method=method, smplx_model=None, include_smplx=False,
+                            config=dataclasses.replace(SMALL, rotation_init=rotation_init))
+        out = model(x, training=False)
+        joints = np.concatenate([out[k].numpy().reshape(-1, 3) for k in ("body_pose", "lhand_pose", "rhand_pose",
+                                                                         "jaw_pose")])
+        upright = Rotation.from_rotvec([np.pi, 0.0, 0.0])
+        root = (Rotation.from_rotvec(out["root_pose"].numpy()) * upright.inv()).magnitude()
+        return np.linalg.norm(joints, axis=1), root
+
+    joints, root = angles("rest")
+    assert joints.max() < np.radians(5) and root.max() < np.radians(5)
+    joints, root = angles("hand4whole")
+    assert joints.mean() > np.radians(30) and root.min() > np.radians(5)
+    with pytest.raises(ValueError, match="rotation_init must be one of"):
+        build_model(method=method, smplx_model=None, include_smplx=False,
+                    config=dataclasses.replace(SMALL, rotation_init="zero"))

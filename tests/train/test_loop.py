@@ -190,3 +190,24 @@ def test_ctrl_c_stops_after_the_step_in_progress_with_a_usable_checkpoint(tiny_d
     saved = int(tf.train.load_checkpoint(latest).get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))  # readable
     assert saved <= stopped_at < saved + 2 * 2  # within the checkpoint interval (2) of the last checkpoint
     assert not os.path.exists(os.path.join(out, "final"))
+
+
+def test_resume_with_another_model_configuration_is_refused(tmp_path):
+    """``TrainConfig.model_config`` overrides the preset; run.json records it and a resumed run must match it.
+    A run.json written before a ModelConfig field existed reads as that field's default."""
+    import dataclasses
+
+    from bidrn_tf.models.config import PRESETS, to_dict
+    from bidrn_tf.train.loop import TrainConfig, TrainingError, _check_run
+
+    out = _run_folder(tmp_path)
+    recorded = to_dict(PRESETS["tiny"])
+    recorded.pop("feature_bn")
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"method": "fp", "preset": "tiny",
+                                                           "model_config": recorded}))
+    cfg = TrainConfig(method="fp", dataset="synthetic", data_dir="d", smplx_model="m", out=out, preset="tiny",
+                      resume=True)
+    _check_run(cfg, os.path.join(out, "run.json"))
+    other = dataclasses.replace(cfg, model_config=dataclasses.replace(PRESETS["tiny"], feature_bn=True))
+    with pytest.raises(TrainingError, match="another model configuration"):
+        _check_run(other, os.path.join(out, "run.json"))

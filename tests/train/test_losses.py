@@ -51,3 +51,37 @@ def test_losses_of_known_errors(batch_and_perfect_outputs):
     assert float(res["boxes"]) == pytest.approx(0.0, abs=1e-5)
     res = losses(dict(out, face_bbox=out["face_bbox"] + 64.0), batch, cfg)
     assert float(res["boxes"]) == pytest.approx(0.5)  # valid boxes: left hand (error 0) and face (error 1 cell)
+
+
+@pytest.mark.parametrize("pose_loss", ["axis_angle", "matrix"])
+def test_pose_loss_vanishes_for_a_perfect_prediction(batch_and_perfect_outputs, pose_loss):
+    batch, out, cfg = batch_and_perfect_outputs
+    assert float(losses(out, batch, cfg, pose_loss=pose_loss)["pose"]) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_matrix_pose_loss_is_continuous_through_a_half_turn(batch_and_perfect_outputs):
+    """Roots of (pi - 0.01) about x and of (pi - 0.01) about -x are 0.02 rad apart. The axis-angle L1 sees
+    2 (pi - 0.01) on one of the 3 root values; the matrix L1 sees the rotations' tiny difference (2 sin 0.01 on two
+    entries). 0.1 rad about z on one body joint costs 2 |sin 0.1| + 2 |1 - cos 0.1| in the matrix L1."""
+    batch, out, cfg = batch_and_perfect_outputs
+    n = int(batch["root_pose"].shape[0])
+    a = np.pi - 0.01
+    batch = dict(batch, root_pose=tf.constant([[a, 0.0, 0.0]] * n), param_valid=tf.ones((n,)))
+    flipped = dict(out, root_pose=tf.constant([[-a, 0.0, 0.0]] * n))
+    part = batch["part_valid"].numpy()  # root and body always count; hands and jaw where fitted
+    counted = 3 + 63 + 45 * part[:, 0] + 45 * part[:, 1] + 3 * part[:, 2]
+    axis_angle = float(losses(flipped, batch, cfg)["pose"])
+    assert axis_angle == pytest.approx(n * 2 * a / counted.sum(), rel=1e-4)
+    matrix = float(losses(flipped, batch, cfg, pose_loss="matrix")["pose"])
+    assert matrix == pytest.approx(n * 4 * np.sin(a) / (3 * counted).sum(), rel=1e-2)  # 2 entries of 2 sin(a)
+    assert matrix < 0.01 * axis_angle
+    body = out["body_pose"].numpy().copy()
+    body[:, :3] = 0.0
+    turned = body.copy()
+    turned[:, 2] = 0.1
+    exact = dict(out, root_pose=batch["root_pose"], body_pose=tf.constant(body))
+    batch = dict(batch, body_pose=tf.constant(body))
+    err = float(losses(dict(exact, body_pose=tf.constant(turned)), batch, cfg, pose_loss="matrix")["pose"])
+    assert err == pytest.approx(n * 2 * (np.sin(0.1) + 1 - np.cos(0.1)) / (3 * counted).sum(), rel=1e-3)
+    with pytest.raises(ValueError, match="pose_loss must be one of"):
+        losses(out, batch, cfg, pose_loss="geodesic")
