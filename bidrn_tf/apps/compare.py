@@ -42,11 +42,13 @@ def _save_curve(path: str, *, method: str, bn: str, points: list, images_per_sec
 
 def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
             num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare",
-            report_only: bool = False, feature_bn: bool = False) -> dict:
+            report_only: bool = False, feature_bn: bool = False, rotation_init: str = "hand4whole",
+            pose_loss: str = "axis_angle") -> dict:
     """Train (or continue) every method's run and return {"control", "true_root_oracle", "methods": {method:
     {"curve", "images_per_second"}}}. ``report_only``: train nothing, report the curves saved so far (methods
     without a curve are left out); a comparison still running in another process is not disturbed.
-    ``feature_bn``: the preset with ``ModelConfig.feature_bn`` on (a BatchNorm on each backbone's output)."""
+    ``feature_bn`` / ``rotation_init``: these ``ModelConfig`` switches on top of the preset; ``pose_loss``:
+    ``TrainConfig.pose_loss``."""
     import tensorflow as tf
 
     from bidrn_tf.data import load_people
@@ -69,7 +71,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     smplx = model_or_stand_in(None, out)
     data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val, seed=seed)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
-    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn)
+    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init)
     joints = ground_truth(train_people, smplx)["joints"]
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     control = mean_pose_control(train_people, val_people, smplx)
@@ -110,7 +112,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         t = time.perf_counter()
         summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=run_dir,
                                     preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
-                                    checkpoint_every=eval_every, seed=seed,
+                                    checkpoint_every=eval_every, seed=seed, pose_loss=pose_loss,
                                     resume=os.path.exists(os.path.join(run_dir, "run.json"))),
                         step_hook=hook)
         if not curve or curve[-1]["step"] != steps:  # a finished run resumed: nothing trained, evaluate the end
@@ -206,17 +208,24 @@ def main(argv=None) -> int:
                     help="train nothing: table and curves of the runs saved so far (e.g. while they still run)")
     ap.add_argument("--feature-bn", action="store_true",
                     help="a BatchNorm on each backbone's output before the heads (ModelConfig.feature_bn)")
+    ap.add_argument("--rotation-init", default="hand4whole", choices=("hand4whole", "rest"),
+                    help="where the 6D rotation heads start (ModelConfig.rotation_init)")
+    ap.add_argument("--pose-loss", default="axis_angle", choices=("axis_angle", "matrix"),
+                    help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices (TrainConfig.pose_loss)")
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out,
-                     report_only=args.report_only, feature_bn=args.feature_bn)
+                     report_only=args.report_only, feature_bn=args.feature_bn, rotation_init=args.rotation_init,
+                     pose_loss=args.pose_loss)
     if not result["methods"]:
         print(f"error: no method of {args.methods} has an evaluated point in {args.out}", file=sys.stderr)
         return 2
     head = (f"Generated synthetic validation split ({args.num_val} persons), mm; NOT AGORA / EHF. Budget: {args.steps} "
             f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}, "
             f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}"
-            f"{', head-input BatchNorm' if args.feature_bn else ''}.\n\n")
+            f"{', head-input BatchNorm' if args.feature_bn else ''}, rotation heads start at "
+            f"{'the rest pose' if args.rotation_init == 'rest' else 'random rotations (Hand4Whole)'}, pose loss on "
+            f"{'rotation matrices' if args.pose_loss == 'matrix' else 'axis-angle (Hand4Whole)'}.\n\n")
     table = format_table(result, head)
     print("\n" + table)
     write_atomic(os.path.join(args.out, "comparison.md"), table.encode())

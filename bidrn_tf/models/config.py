@@ -104,8 +104,11 @@ class ModelConfig:
     face_depth: int = 18
     # a BatchNorm on each backbone's output before the heads (not in Hand4Whole; the paper is silent). The
     # heatmap soft-argmax and the sampled features are scale-sensitive, and binarized backbones end in sums of
-    # full-precision residuals whose scale differs from a ResNet's post-ReLU output (README "Head-input BN")
+    # full-precision residuals whose scale differs from a ResNet's post-ReLU output (README "Comparison settings")
     feature_bn: bool = False
+    # where the 6D rotation heads start (models.heads.ROTATION_INITS): "hand4whole" (zero bias, N(0, 0.01)
+    # weights: a random rotation per joint) or "rest" (the rest pose, the root upright facing the camera)
+    rotation_init: str = "hand4whole"
     bidrn: BiDRNConfig = dataclasses.field(default_factory=BiDRNConfig)
 
     def boxnet_kind(self, method: str) -> str:

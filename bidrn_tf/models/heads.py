@@ -40,6 +40,26 @@ def _dense(units, name):
     return tf.keras.layers.Dense(units, kernel_initializer=_dense_init(), name=name)
 
 
+ROTATION_INITS = ("hand4whole", "rest")
+# 6D (first two matrix columns, (3, 2) row-major) of the identity and of a half turn about x: the rest pose
+# of a joint, and a person upright and facing a camera whose y axis points down (the camera-space root)
+IDENTITY_6D = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+UPRIGHT_ROOT_6D = (1.0, 0.0, 0.0, -1.0, 0.0, 0.0)
+
+
+def _rot6d_dense(joints: int, name: str, init: str, rest_6d=IDENTITY_6D):
+    """Linear layer to ``joints`` 6D rotations. ``init="hand4whole"``: zero bias and N(0, 0.01) weights
+    (Hand4Whole's: each joint starts at a random rotation); ``"rest"``: zero weights and ``rest_6d`` per joint
+    as the bias, so every joint starts exactly at ``rest_6d``'s rotation whatever the scale of the features
+    (the weights still get gradients from the first step: their inputs are not zero)."""
+    if init not in ROTATION_INITS:
+        raise ValueError(f"rotation_init must be one of {ROTATION_INITS}, got {init!r}")
+    if init == "hand4whole":
+        return _dense(6 * joints, name)
+    return tf.keras.layers.Dense(6 * joints, kernel_initializer="zeros",
+                                 bias_initializer=tf.keras.initializers.Constant(list(rest_6d) * joints), name=name)
+
+
 def _apply(layers, x, training):
     """Run ``layers`` in order, passing ``training`` to the BatchNorms."""
     for layer in layers:
@@ -184,14 +204,14 @@ class BodyRotationNet(tf.keras.layers.Layer):
     betas (B, 10), cam (B, 3).
     """
 
-    def __init__(self, *, num_betas: int = NUM_BETAS, **kwargs):
+    def __init__(self, *, num_betas: int = NUM_BETAS, rotation_init: str = "hand4whole", **kwargs):
         super().__init__(**kwargs)
-        self.num_betas = num_betas
+        self.num_betas, self.rotation_init = num_betas, rotation_init
         self.body_conv = _conv_bn_relu(512, "body")
         self.lhand_conv = _conv_bn_relu(512, "lhand")
         self.rhand_conv = _conv_bn_relu(512, "rhand")
-        self.root_out = _dense(6, "root_pose_out")
-        self.pose_out = _dense(BODY_POSE_JOINTS * 6, "body_pose_out")
+        self.root_out = _rot6d_dense(1, "root_pose_out", rotation_init, UPRIGHT_ROOT_6D)
+        self.pose_out = _rot6d_dense(BODY_POSE_JOINTS, "body_pose_out", rotation_init)
         self.shape_out = _dense(num_betas, "shape_out")
         self.cam_out = _dense(3, "cam_out")
 
@@ -211,16 +231,17 @@ class BodyRotationNet(tf.keras.layers.Layer):
         return root, pose, self.shape_out(gap), self.cam_out(gap)
 
     def get_config(self):
-        return {**super().get_config(), "num_betas": self.num_betas}
+        return {**super().get_config(), "num_betas": self.num_betas, "rotation_init": self.rotation_init}
 
 
 class HandRotationNet(tf.keras.layers.Layer):
     """Hand pose: 1x1 conv 2048 -> 512 (BN, ReLU), sampled at the 20 hand joints + xyz -> 15 joints (6D)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, rotation_init: str = "hand4whole", **kwargs):
         super().__init__(**kwargs)
+        self.rotation_init = rotation_init
         self.hand_conv = _conv_bn_relu(512, "hand")
-        self.pose_out = _dense(NUM_HAND_JOINTS * 6, "hand_pose_out")
+        self.pose_out = _rot6d_dense(NUM_HAND_JOINTS, "hand_pose_out", rotation_init)
 
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, features, joints, training=None):
@@ -230,19 +251,22 @@ class HandRotationNet(tf.keras.layers.Layer):
         return tf.reshape(rot6d_to_axis_angle(tf.reshape(self.pose_out(x), [-1, NUM_HAND_JOINTS, 6])),
                           [-1, 3 * NUM_HAND_JOINTS])
 
+    def get_config(self):
+        return {**super().get_config(), "rotation_init": self.rotation_init}
+
 
 class FaceRegressor(tf.keras.layers.Layer):
     """Expression (10) and jaw pose (6D -> axis-angle) from the global-average-pooled face feature."""
 
-    def __init__(self, *, num_expression: int = NUM_EXPRESSION, **kwargs):
+    def __init__(self, *, num_expression: int = NUM_EXPRESSION, rotation_init: str = "hand4whole", **kwargs):
         super().__init__(**kwargs)
-        self.num_expression = num_expression
+        self.num_expression, self.rotation_init = num_expression, rotation_init
         self.expr_out = _dense(num_expression, "expr_out")
-        self.jaw_out = _dense(6, "jaw_pose_out")
+        self.jaw_out = _rot6d_dense(1, "jaw_pose_out", rotation_init)
 
     def call(self, features):
         gap = tf.reduce_mean(features, [1, 2])
         return self.expr_out(gap), rot6d_to_axis_angle(self.jaw_out(gap))
 
     def get_config(self):
-        return {**super().get_config(), "num_expression": self.num_expression}
+        return {**super().get_config(), "num_expression": self.num_expression, "rotation_init": self.rotation_init}

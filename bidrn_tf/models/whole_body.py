@@ -68,9 +68,9 @@ class WholeBody(tf.keras.layers.Layer):
         self.body_position = PositionNet(num_joints=cfg.body_joints, depth=cfg.heatmap_depth, name="body_position_net")
         self.hand_position = PositionNet(num_joints=cfg.hand_joints, depth=cfg.heatmap_depth, name="hand_position_net")
         self.box_net = BoxNet(kind=cfg.boxnet_kind(method), sign=cfg.bidrn.sign, name="box_net")
-        self.body_rotation = BodyRotationNet(name="body_rotation_net")
-        self.hand_rotation = HandRotationNet(name="hand_rotation_net")
-        self.face_regressor = FaceRegressor(name="face_regressor")
+        self.body_rotation = BodyRotationNet(rotation_init=cfg.rotation_init, name="body_rotation_net")
+        self.hand_rotation = HandRotationNet(rotation_init=cfg.rotation_init, name="hand_rotation_net")
+        self.face_regressor = FaceRegressor(rotation_init=cfg.rotation_init, name="face_regressor")
         self.smplx = SMPLXLayer(smplx_model, validate=False, name="smplx") if include_smplx else None
 
     def _features(self, part, features, training):

@@ -69,6 +69,7 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     model_config: ModelConfig | None = None  # overrides the preset's ModelConfig (research switches)
+    pose_loss: str = "axis_angle"  # train.losses.POSE_LOSSES: Hand4Whole's axis-angle L1, or on rotation matrices
 
 
 def make_strategy(name: str):
@@ -151,6 +152,9 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
         raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
     if "model_config" in previous and from_dict(previous["model_config"]) != (cfg.model_config or PRESETS[cfg.preset]):
         raise TrainingError(f"{cfg.out!r} was trained with another model configuration: {previous['model_config']}")
+    if previous.get("pose_loss", "axis_angle") != cfg.pose_loss:
+        raise TrainingError(f"{cfg.out!r} was trained with pose loss {previous.get('pose_loss', 'axis_angle')!r}, "
+                            f"not {cfg.pose_loss!r}")
     started = committed_checkpoint(cfg.out) is not None or os.path.exists(os.path.join(cfg.out, "final"))
     if not started:
         print(f"NOTE: {cfg.out!r} holds a run that stopped before its first checkpoint: starting it again")
@@ -297,7 +301,7 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
     def step_fn(batch):
         with tf.GradientTape() as tape:
             outputs = model(batch["image"], training=True)
-            parts = losses(outputs, batch, model_cfg)
+            parts = losses(outputs, batch, model_cfg, pose_loss=cfg.pose_loss)
             total = tf.add_n(list(parts.values()))
             scaled = total * per_replica_scale
         grads = tape.gradient(scaled, model.trainable_variables)
@@ -441,6 +445,11 @@ def main(argv=None) -> int:
     ap.add_argument("--resolution", default="720", choices=("720", "2160"), help="AGORA image layout")
     ap.add_argument("--synthetic-size", type=int, nargs=2, default=(64, 16), metavar=("TRAIN", "VAL"))
     ap.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
+    ap.add_argument("--pose-loss", default="axis_angle", choices=("axis_angle", "matrix"),
+                    help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices")
+    ap.add_argument("--feature-bn", action="store_true", help="a BatchNorm on each backbone's output before the heads")
+    ap.add_argument("--rotation-init", default="hand4whole", choices=("hand4whole", "rest"),
+                    help="6D rotation heads start at random rotations (Hand4Whole) or at the rest pose")
     args = ap.parse_args(argv)
     try:
         data_dir, smplx_model = args.data_dir, args.smplx_model
@@ -455,7 +464,9 @@ def main(argv=None) -> int:
             preset=args.preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
             checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
-            resume=args.resume))
+            resume=args.resume, pose_loss=args.pose_loss,
+            model_config=dataclasses.replace(PRESETS[args.preset], feature_bn=args.feature_bn,
+                                             rotation_init=args.rotation_init)))
     except TrainingInterrupted as err:
         print(f"stopped: {err}", file=sys.stderr)
         return 130  # the shell's code for Ctrl-C

@@ -1,10 +1,12 @@
 """Training losses of the whole-body model (SPEC section 2): all L1, weight 1, summed.
 
-``losses(outputs, targets, config)`` takes the model's output dict and a batch from
+``losses(outputs, targets, config, pose_loss=...)`` takes the model's output dict and a batch from
 ``bidrn_tf.data.pipeline.make_dataset`` and returns ``{name: scalar}``:
 
 =================  ========================================================================================
-``pose``           SMPL-X poses (root, body, hands, jaw; axis-angle) - only for persons with parameters
+``pose``           SMPL-X poses (root, body, hands, jaw) - only for persons with parameters: L1 on the
+                   axis-angle vectors (``pose_loss="axis_angle"``, Hand4Whole's) or on the rotation matrices
+                   (``"matrix"``; see :func:`losses`)
 ``shape``          betas;  ``expression``: expression coefficients
 ``joints_3d``      SMPL-X joints of the prediction, each relative to its group root (body: pelvis, hands:
                    wrists, face: neck), against the same of the ground truth (metres)
@@ -26,6 +28,7 @@ import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
 from bidrn_tf.ops import geometry
+from bidrn_tf.ops.rotations import axis_angle_to_matrix
 from bidrn_tf.smplx.joints import BODY_POSITION_JOINTS, GROUP_ROOT, HAND_CHAINS, POSE_OUTPUTS
 
 
@@ -64,8 +67,24 @@ def _masked_l1(a, b, weight):
     return tf.reduce_sum(tf.abs(a - b) * w) / tf.maximum(tf.reduce_sum(w), 1.0)
 
 
-def losses(outputs: dict, targets: dict, config) -> dict:
+POSE_LOSSES = ("axis_angle", "matrix")
+
+
+def _as_pose_loss_values(pose: tf.Tensor, pose_loss: str) -> tf.Tensor:
+    """(B, 3K) axis-angle -> what the pose loss compares: the same, or the K rotation matrices (B, 9K)."""
+    if pose_loss == "axis_angle":
+        return pose
+    return tf.reshape(axis_angle_to_matrix(tf.reshape(pose, [-1, pose.shape[-1] // 3, 3])), [-1, 3 * pose.shape[-1]])
+
+
+def losses(outputs: dict, targets: dict, config, pose_loss: str = "axis_angle") -> dict:
     """{name: scalar L1 loss}; see module docstring. ``config`` is the model's ``ModelConfig``.
+
+    ``pose_loss``: ``"axis_angle"`` (Hand4Whole) compares axis-angle vectors. Near a half turn two vectors of
+    almost the same rotation differ by up to 2 pi (``(pi - e) n`` and ``-(pi - e) n``), and a person upright
+    in camera space (y down) has a root rotation of about pi about x: the root targets are then bimodal and
+    the L1-optimal root lies between the modes. ``"matrix"`` compares rotation matrices, continuous in the
+    rotation (README "Comparison settings").
 
     Parts a fit leaves out (``part_valid``: Human3.6M's hands and face, COCO-WholeBody's unfitted parts) are
     masked as in Hand4Whole: a hand's pose, finger joints and hand PositionNet targets; the face's jaw pose
@@ -75,10 +94,14 @@ def losses(outputs: dict, targets: dict, config) -> dict:
     part = targets["part_valid"] * valid[:, None]  # (B, 3) left hand, right hand, face
     pose_weight = {"root_pose": valid[:, None], "body_pose": valid[:, None], "lhand_pose": part[:, 0:1],
                    "rhand_pose": part[:, 1:2], "jaw_pose": part[:, 2:3]}
+    if pose_loss not in POSE_LOSSES:
+        raise ValueError(f"pose_loss must be one of {POSE_LOSSES}, got {pose_loss!r}")
+    values = {k: (_as_pose_loss_values(outputs[k], pose_loss), _as_pose_loss_values(targets[k], pose_loss))
+              for k in POSE_OUTPUTS}
     out = {
-        "pose": _masked_l1(tf.concat([outputs[k] for k in POSE_OUTPUTS], -1),
-                           tf.concat([targets[k] for k in POSE_OUTPUTS], -1),
-                           tf.concat([pose_weight[k] * tf.ones_like(targets[k]) for k in POSE_OUTPUTS], -1)),
+        "pose": _masked_l1(tf.concat([values[k][0] for k in POSE_OUTPUTS], -1),
+                           tf.concat([values[k][1] for k in POSE_OUTPUTS], -1),
+                           tf.concat([pose_weight[k] * tf.ones_like(values[k][1]) for k in POSE_OUTPUTS], -1)),
         "shape": _l1(outputs["betas"], targets["betas"], valid),
         "expression": _l1(outputs["expression"], targets["expression"], part[:, 2]),
     }

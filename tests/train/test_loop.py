@@ -193,8 +193,8 @@ def test_ctrl_c_stops_after_the_step_in_progress_with_a_usable_checkpoint(tiny_d
 
 
 def test_resume_with_another_model_configuration_is_refused(tmp_path):
-    """``TrainConfig.model_config`` overrides the preset; run.json records it and a resumed run must match it.
-    A run.json written before a ModelConfig field existed reads as that field's default."""
+    """``TrainConfig.model_config`` overrides the preset; run.json records it (and the pose loss) and a resumed
+    run must match both. A run.json written before a field existed reads as that field's default."""
     import dataclasses
 
     from bidrn_tf.models.config import PRESETS, to_dict
@@ -211,3 +211,21 @@ def test_resume_with_another_model_configuration_is_refused(tmp_path):
     other = dataclasses.replace(cfg, model_config=dataclasses.replace(PRESETS["tiny"], feature_bn=True))
     with pytest.raises(TrainingError, match="another model configuration"):
         _check_run(other, os.path.join(out, "run.json"))
+    with pytest.raises(TrainingError, match="pose loss 'axis_angle', not 'matrix'"):  # unrecorded: Hand4Whole's
+        _check_run(dataclasses.replace(cfg, pose_loss="matrix"), os.path.join(out, "run.json"))
+
+
+def test_cli_switches_reach_the_train_config(tiny_data, smplx_model_path, tmp_path, monkeypatch):
+    import bidrn_tf.train.loop as loop
+
+    seen = []
+    monkeypatch.setattr(loop, "train", lambda cfg: seen.append(cfg) or {})
+    out = str(tmp_path / "run")
+    assert loop.main(_train_cmd(tiny_data, smplx_model_path, out, "--feature-bn", "--rotation-init", "rest",
+                                "--pose-loss", "matrix")[2:]) == 0
+    assert loop.main(_train_cmd(tiny_data, smplx_model_path, out)[2:]) == 0
+    switched, default = seen
+    assert (switched.pose_loss, switched.model_config.feature_bn, switched.model_config.rotation_init) == (
+        "matrix", True, "rest")
+    assert switched.model_config.image_hw == (128, 96)  # on top of the preset
+    assert (default.pose_loss, default.model_config) == ("axis_angle", loop.PRESETS["tiny"])
