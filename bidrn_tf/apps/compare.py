@@ -43,11 +43,11 @@ def _save_curve(path: str, *, method: str, bn: str, points: list, images_per_sec
 def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
             num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare",
             report_only: bool = False, feature_bn: bool = False, rotation_init: str = "hand4whole",
-            pose_loss: str = "axis_angle") -> dict:
+            pose_loss: str = "axis_angle", fp_init: str = "hand4whole") -> dict:
     """Train (or continue) every method's run and return {"control", "true_root_oracle", "methods": {method:
     {"curve", "images_per_second"}}}. ``report_only``: train nothing, report the curves saved so far (methods
     without a curve are left out); a comparison still running in another process is not disturbed.
-    ``feature_bn`` / ``rotation_init``: these ``ModelConfig`` switches on top of the preset; ``pose_loss``:
+    ``feature_bn`` / ``rotation_init`` / ``fp_init``: these ``ModelConfig`` switches on top of the preset; ``pose_loss``:
     ``TrainConfig.pose_loss``."""
     import tensorflow as tf
 
@@ -71,7 +71,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     smplx = model_or_stand_in(None, out)
     data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val, seed=seed)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
-    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init)
+    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init, fp_init=fp_init)
     joints = ground_truth(train_people, smplx)["joints"]
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     control = mean_pose_control(train_people, val_people, smplx)
@@ -198,6 +198,7 @@ def main(argv=None) -> int:
     from bidrn_tf.cli import add_budget_arguments, positive_int
     from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.models.backbones import METHODS
+    from bidrn_tf.nn.layers import FP_CONV_INITS
 
     ap = argparse.ArgumentParser(description="Same budget for every method on the generated set: curves, control, table")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -212,11 +213,13 @@ def main(argv=None) -> int:
                     help="where the 6D rotation heads start (ModelConfig.rotation_init)")
     ap.add_argument("--pose-loss", default="axis_angle", choices=("axis_angle", "matrix"),
                     help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices (TrainConfig.pose_loss)")
+    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
+                    help="initializer of the backbones' full-precision convs (ModelConfig.fp_init)")
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out,
                      report_only=args.report_only, feature_bn=args.feature_bn, rotation_init=args.rotation_init,
-                     pose_loss=args.pose_loss)
+                     pose_loss=args.pose_loss, fp_init=args.fp_init)
     if not result["methods"]:
         print(f"error: no method of {args.methods} has an evaluated point in {args.out}", file=sys.stderr)
         return 2
@@ -225,7 +228,8 @@ def main(argv=None) -> int:
             f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}"
             f"{', head-input BatchNorm' if args.feature_bn else ''}, rotation heads start at "
             f"{'the rest pose' if args.rotation_init == 'rest' else 'random rotations (Hand4Whole)'}, pose loss on "
-            f"{'rotation matrices' if args.pose_loss == 'matrix' else 'axis-angle (Hand4Whole)'}.\n\n")
+            f"{'rotation matrices' if args.pose_loss == 'matrix' else 'axis-angle (Hand4Whole)'}, full-precision convs "
+            f"start {'He-normal' if args.fp_init == 'he' else 'at N(0, 1e-3) (Hand4Whole)'}.\n\n")
     table = format_table(result, head)
     print("\n" + table)
     write_atomic(os.path.join(args.out, "comparison.md"), table.encode())

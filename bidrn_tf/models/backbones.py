@@ -55,7 +55,7 @@ import bidrn_tf  # noqa: F401
 from bidrn_tf.models.config import BiDRNConfig
 from bidrn_tf.nn import blocks
 from bidrn_tf.nn.layers import (FDAConv2D, LearnableScale, LearnableShift, RPReLU, batch_norm, binary_conv2d,
-                                hardtanh, prelu)
+                                fp_conv_initializer, hardtanh, prelu)
 
 METHODS = ("fp", "bnn", "xnor", "dorefa", "bireal", "reactnet", "recu", "fda", "bbcu", "bidrn")
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 50: ("bottleneck", (3, 4, 6, 3))}
@@ -103,7 +103,7 @@ def _check_method(method: str) -> None:
 # ----------------------------------------------------------------------------------------------------
 # stem
 # ----------------------------------------------------------------------------------------------------
-def _stem(x, activation: str):
+def _stem(x, activation: str, fp_init: str):
     """7x7/2 full-precision conv, BN, activation, 3x3/2 max-pool.
 
     TF ``"same"`` padding (asymmetric for stride 2) rather than torchvision's symmetric padding: LCE 0.16's
@@ -111,7 +111,7 @@ def _stem(x, activation: str):
     silently changes the result (the standard TF Lite converter keeps the PAD). Counts are unaffected.
     """
     x = tf.keras.layers.Conv2D(64, 7, strides=2, padding="same", use_bias=False, name="conv1",
-                               kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1e-3))(x)
+                               kernel_initializer=fp_conv_initializer(fp_init))(x)
     x = batch_norm(name="bn1")(x)
     x = (tf.keras.layers.ReLU(name="relu1") if activation == "relu" else hardtanh(name="hardtanh1"))(x)
     return tf.keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
@@ -120,23 +120,23 @@ def _stem(x, activation: str):
 # ----------------------------------------------------------------------------------------------------
 # full precision (torchvision layout; TF "same" padding, see _stem)
 # ----------------------------------------------------------------------------------------------------
-def _fp_conv(x, filters, kernel, stride, name):
+def _fp_conv(x, filters, kernel, stride, name, fp_init):
     return tf.keras.layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name,
-                                  kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1e-3))(x)
+                                  kernel_initializer=fp_conv_initializer(fp_init))(x)
 
 
-def _fp_block(x, kind, width, stride, name):
+def _fp_block(x, kind, width, stride, name, fp_init):
     out_c = width * (4 if kind == "bottleneck" else 1)
     shortcut = x
     if stride != 1 or int(x.shape[-1]) != out_c:
-        shortcut = _fp_conv(x, out_c, 1, stride, f"{name}_downsample_conv")
+        shortcut = _fp_conv(x, out_c, 1, stride, f"{name}_downsample_conv", fp_init)
         shortcut = batch_norm(name=f"{name}_downsample_bn")(shortcut)
     if kind == "basic":
         plan = [(width, 3, stride), (width, 3, 1)]
     else:
         plan = [(width, 1, 1), (width, 3, stride), (out_c, 1, 1)]
     for i, (f, k, s) in enumerate(plan, 1):
-        x = _fp_conv(x, f, k, s, f"{name}_conv{i}")
+        x = _fp_conv(x, f, k, s, f"{name}_conv{i}", fp_init)
         x = batch_norm(name=f"{name}_bn{i}")(x)
         if i < len(plan):
             x = tf.keras.layers.ReLU(name=f"{name}_relu{i}")(x)
@@ -214,7 +214,7 @@ def _ratio_tau(ratio: float, what: str) -> int:
     return int(ratio) // 2
 
 
-def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name):
+def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name, fp_init):
     args = cfg.module_args()
     parallel = dict(args, branch_bn=cfg.branch_bn)
     in_c = int(x.shape[-1])
@@ -246,7 +246,7 @@ def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name):
             x = blocks.BaseLCR(kernel_size=3, **args, name=f"{name}_lcr2")(x)
         x = (blocks.GFUR(tau=2, kernel_size=1, **parallel, name=f"{name}_fur")(x)
              if cfg.uses("fur") else plain(out_c, 1, 1, "plain_fur"))
-    return blocks.BlockResidual(filters=out_c, strides=stride, mode=cfg.block_residual,
+    return blocks.BlockResidual(filters=out_c, strides=stride, mode=cfg.block_residual, fp_init=fp_init,
                                 name=f"{name}_br")([block_in, x])
 
 
@@ -263,6 +263,7 @@ def build_resnet(
     weights: str | None = None,
     classifier_activation: str | None = "softmax",
     bidrn_config: BiDRNConfig | None = None,
+    fp_init: str = "hand4whole",
     name: str | None = None,
 ) -> tf.keras.Model:
     """Build a ResNet-``depth`` backbone binarized with ``method``.
@@ -277,6 +278,8 @@ def build_resnet(
         weights: None (random init) or a path to weights saved by ``model.save_weights``.
         classifier_activation: activation of the top layer (``None`` returns logits).
         bidrn_config: research switches for ``method="bidrn"``.
+        fp_init: initializer of the full-precision convolutions (stem, ``fp`` blocks, BiDRN's Block Residual
+            projections; ``nn.layers.FP_CONV_INITS``): ``"hand4whole"`` N(0, 1e-3) or ``"he"``.
     Returns:
         A ``tf.keras.Model`` named ``{method}_resnet{depth}`` unless ``name`` is given.
     """
@@ -287,20 +290,21 @@ def build_resnet(
         raise ValueError("include_top=True needs num_classes")
     if bidrn_config is not None and method != "bidrn":
         raise ValueError("bidrn_config applies to method='bidrn' only")
+    fp_conv_initializer(fp_init)  # a ValueError naming the choices
     kind, stages = DEPTHS[depth]
     cfg = bidrn_config or BiDRNConfig()
 
     inputs = tf.keras.Input(shape=tuple(input_shape), name="image")
     stem_act = "relu" if method == "fp" else (cfg.stem_activation if method == "bidrn" else "hardtanh")
-    x = _stem(inputs, stem_act)
+    x = _stem(inputs, stem_act, fp_init)
     for s, (n_blocks, width) in enumerate(zip(stages, STAGE_WIDTHS), 1):
         for b in range(n_blocks):
             stride = 2 if (b == 0 and s > 1) else 1
             block_name = f"stage{s}_block{b + 1}"
             if method == "fp":
-                x = _fp_block(x, kind, width, stride, block_name)
+                x = _fp_block(x, kind, width, stride, block_name, fp_init)
             elif method == "bidrn":
-                x = _bidrn_block(x, cfg, kind, width, stride, block_name)
+                x = _bidrn_block(x, cfg, kind, width, stride, block_name, fp_init)
             else:
                 x = _baseline_block(x, BASELINES[method], kind, width, stride, block_name)
     if include_top:

@@ -109,6 +109,9 @@ class ModelConfig:
     # where the 6D rotation heads start (models.heads.ROTATION_INITS): "hand4whole" (zero bias, N(0, 0.01)
     # weights: a random rotation per joint) or "rest" (the rest pose, the root upright facing the camera)
     rotation_init: str = "hand4whole"
+    # initializer of the backbones' full-precision convolutions (nn.layers.FP_CONV_INITS): "hand4whole"
+    # (N(0, 1e-3), meant to be overwritten by ImageNet weights) or "he" (torchvision's from-scratch init)
+    fp_init: str = "hand4whole"
     bidrn: BiDRNConfig = dataclasses.field(default_factory=BiDRNConfig)
 
     def boxnet_kind(self, method: str) -> str:

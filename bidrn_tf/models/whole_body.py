@@ -58,11 +58,11 @@ class WholeBody(tf.keras.layers.Layer):
         self.include_smplx = include_smplx
         extra = {"bidrn_config": cfg.bidrn} if method == "bidrn" else {}
         self.body_backbone = build_resnet(depth=cfg.body_depth, method=method, input_shape=(*cfg.body_hw, 3),
-                                          name="body_backbone", **extra)
+                                          fp_init=cfg.fp_init, name="body_backbone", **extra)
         self.hand_backbone = build_resnet(depth=cfg.hand_depth, method=method, input_shape=(*cfg.hand_hw, 3),
-                                          name="hand_backbone", **extra)
+                                          fp_init=cfg.fp_init, name="hand_backbone", **extra)
         self.face_backbone = build_resnet(depth=cfg.face_depth, method=method, input_shape=(*cfg.face_hw, 3),
-                                          name="face_backbone", **extra)
+                                          fp_init=cfg.fp_init, name="face_backbone", **extra)
         if cfg.feature_bn:
             self.feature_bns = {part: batch_norm(name=f"{part}_feature_bn") for part in ("body", "hand", "face")}
         self.body_position = PositionNet(num_joints=cfg.body_joints, depth=cfg.heatmap_depth, name="body_position_net")

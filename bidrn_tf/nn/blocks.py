@@ -23,7 +23,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
-from bidrn_tf.nn.layers import LearnableShift, batch_norm, binary_conv2d, binary_depthwise_conv2d, redistribution
+from bidrn_tf.nn.layers import (LearnableShift, batch_norm, binary_conv2d, binary_depthwise_conv2d, fp_conv_initializer,
+                                redistribution)
 
 
 class _BinaryModule(tf.keras.layers.Layer):
@@ -244,11 +245,12 @@ class BlockResidual(tf.keras.layers.Layer):
 
     MODES = ("fp", "binary", "avgpool", "duplicate", "none")
 
-    def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", **kwargs):
+    def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", fp_init: str = "hand4whole", **kwargs):
         super().__init__(**kwargs)
         if mode not in self.MODES:
             raise ValueError(f"BlockResidual mode must be one of {self.MODES}, got {mode!r}")
-        self.filters, self.strides, self.mode = int(filters), int(strides), mode
+        fp_conv_initializer(fp_init)  # checks the name
+        self.filters, self.strides, self.mode, self.fp_init = int(filters), int(strides), mode, fp_init
 
     def build(self, input_shape):
         in_shape = input_shape[0]
@@ -271,7 +273,7 @@ class BlockResidual(tf.keras.layers.Layer):
             else:
                 self.conv = tf.keras.layers.Conv2D(
                     self.filters, 1, strides=conv_stride, use_bias=False, name="shortcut_conv",
-                    kernel_initializer=tf.keras.initializers.RandomNormal(stddev=1e-3))
+                    kernel_initializer=fp_conv_initializer(self.fp_init))
             self.bn = batch_norm(name="shortcut_bn")
         super().build(input_shape)
 
@@ -289,7 +291,8 @@ class BlockResidual(tf.keras.layers.Layer):
         return body + self.bn(self.conv(x), training=training)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides, "mode": self.mode}
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides, "mode": self.mode,
+                "fp_init": self.fp_init}
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")

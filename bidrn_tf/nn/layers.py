@@ -91,6 +91,26 @@ def hardtanh(name: str | None = None) -> tf.keras.layers.Layer:
     return Hardtanh(name=name)
 
 
+FP_CONV_INITS = ("hand4whole", "he")
+
+
+def fp_conv_initializer(kind: str = "hand4whole") -> tf.keras.initializers.Initializer:
+    """Initializer of a backbone's full-precision convolution (a fresh instance per layer).
+
+    ``"hand4whole"``: N(0, 1e-3), Hand4Whole's ``init_weights``, which ImageNet weights overwrite there.
+    From scratch, every such conv is followed by a BatchNorm, so its output does not depend on the kernel's
+    scale, but Adam's steps (about ``lr`` per element) are ``lr / 1e-3`` of the kernel at the start: at
+    lr 1e-3 the first steps replace it. ``"he"``: He-normal over fan-out, sqrt(2 / (k * k * C_out)),
+    torchvision's ResNet init (``kaiming_normal_(mode="fan_out")``), 1.7 % of a 3x3x64 kernel per step at
+    lr 1e-3. The paper is silent (it starts from pre-trained weights); README "Comparison settings".
+    """
+    if kind not in FP_CONV_INITS:
+        raise ValueError(f"fp_init must be one of {FP_CONV_INITS}, got {kind!r}")
+    if kind == "he":
+        return tf.keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
+    return tf.keras.initializers.RandomNormal(stddev=1e-3)
+
+
 def binary_conv2d(
     filters: int,
     kernel_size: int,

@@ -422,6 +422,7 @@ def main(argv=None) -> int:
     from bidrn_tf.data import DATASETS, PAPER_MIX
     from bidrn_tf.data.common import DatasetError
     from bidrn_tf.data.synthetic import default_dataset
+    from bidrn_tf.nn.layers import FP_CONV_INITS
 
     ap = argparse.ArgumentParser(description="Train a whole-body model (BiDRN or a baseline) on AGORA or the "
                                              "synthetic set")
@@ -450,6 +451,8 @@ def main(argv=None) -> int:
     ap.add_argument("--feature-bn", action="store_true", help="a BatchNorm on each backbone's output before the heads")
     ap.add_argument("--rotation-init", default="hand4whole", choices=("hand4whole", "rest"),
                     help="6D rotation heads start at random rotations (Hand4Whole) or at the rest pose")
+    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
+                    help="full-precision backbone convs start at N(0, 1e-3) (Hand4Whole) or He-normal")
     args = ap.parse_args(argv)
     try:
         data_dir, smplx_model = args.data_dir, args.smplx_model
@@ -466,7 +469,7 @@ def main(argv=None) -> int:
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
             resume=args.resume, pose_loss=args.pose_loss,
             model_config=dataclasses.replace(PRESETS[args.preset], feature_bn=args.feature_bn,
-                                             rotation_init=args.rotation_init)))
+                                             rotation_init=args.rotation_init, fp_init=args.fp_init)))
     except TrainingInterrupted as err:
         print(f"stopped: {err}", file=sys.stderr)
         return 130  # the shell's code for Ctrl-C

@@ -44,6 +44,28 @@ def test_bad_arguments():
         build_resnet(depth=18, method="fp", include_top=True)
     with pytest.raises(ValueError, match="bidrn_config"):
         build_resnet(depth=18, method="fp", bidrn_config=BiDRNConfig())
+    with pytest.raises(ValueError, match="fp_init"):
+        build_resnet(depth=18, method="fp", fp_init="glorot")
+
+
+@pytest.mark.parametrize("method", ["fp", "bnn", "bidrn"])
+def test_fp_init_sets_every_full_precision_conv_of_the_backbone(method):
+    """"hand4whole": std 1e-3; "he": sqrt(2 / fan_out) with fan_out = k * k * C_out (torchvision's ResNet init).
+    Binary convolutions keep their glorot-normal latent weights either way."""
+    def fp_convs(model):
+        return [m for m in model.submodules if type(m) is tf.keras.layers.Conv2D]
+
+    h4w = build_resnet(depth=18, method=method, input_shape=(32, 32, 3))
+    he = build_resnet(depth=18, method=method, input_shape=(32, 32, 3), fp_init="he")
+    assert len(fp_convs(he)) == len(fp_convs(h4w)) >= 1 + (3 if method == "bidrn" else 0)
+    for conv in fp_convs(h4w):
+        assert np.std(conv.kernel.numpy()) == pytest.approx(1e-3, rel=0.1), conv.name
+    for conv in fp_convs(he):
+        k, _, _, c_out = conv.kernel.shape
+        assert np.std(conv.kernel.numpy()) == pytest.approx(np.sqrt(2.0 / (k * k * c_out)), rel=0.1), conv.name
+    binary = [(a.kernel.numpy(), b.kernel.numpy()) for a, b in zip(h4w.submodules, he.submodules)
+              if isinstance(a, lq.layers.QuantConv2D)]
+    assert all(np.std(a) == pytest.approx(np.std(b), rel=0.1) for a, b in binary)
 
 
 def test_bidrn_research_switches_change_the_model(backbone):
