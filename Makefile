@@ -47,7 +47,8 @@ bench: venv
 
 compare: venv
 	$(PY) benchmarks/compare_methods.py --steps 1500 --eval-every 250 --lr 1e-3 --preset tiny \
-		--num-train 512 --num-val 32 --out out/compare
+		--num-train 512 --num-val 32 --feature-bn --rotation-init rest --pose-loss matrix --fp-init he \
+		--out out/compare_scratch
 
 classification: venv
 	$(PY) benchmarks/classification.py --epochs 6 --out out/classification
