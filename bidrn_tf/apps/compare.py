@@ -47,8 +47,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     """Train (or continue) every method's run and return {"control", "true_root_oracle", "methods": {method:
     {"curve", "images_per_second"}}}. ``report_only``: train nothing, report the curves saved so far (methods
     without a curve are left out); a comparison still running in another process is not disturbed.
-    ``feature_bn`` / ``rotation_init`` / ``fp_init``: these ``ModelConfig`` switches on top of the preset; ``pose_loss``:
-    ``TrainConfig.pose_loss``."""
+    ``feature_bn`` / ``rotation_init`` / ``fp_init``: these ``ModelConfig`` switches on top of the preset;
+    ``pose_loss``: ``TrainConfig.pose_loss``."""
     import tensorflow as tf
 
     from bidrn_tf.data import load_people
