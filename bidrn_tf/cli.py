@@ -65,3 +65,28 @@ def add_budget_arguments(ap: argparse.ArgumentParser, *, steps: int, out: str) -
     ap.add_argument("--num-train", type=positive_int, default=64, help="generated training persons")
     ap.add_argument("--num-val", type=positive_int, default=16, help="generated validation persons")
     ap.add_argument("--out", default=out)
+
+
+def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
+    """The switches for training from scratch (README "Comparison settings"), defaults Hand4Whole's:
+    ``--feature-bn``, ``--rotation-init``, ``--fp-init`` (``ModelConfig``, see :func:`model_switches`) and
+    ``--pose-loss`` (``TrainConfig.pose_loss``)."""
+    from bidrn_tf.models.heads import ROTATION_INITS
+    from bidrn_tf.nn.layers import FP_CONV_INITS
+    from bidrn_tf.train.losses import POSE_LOSSES
+
+    ap.add_argument("--feature-bn", action="store_true",
+                    help="a BatchNorm on each backbone's output before the heads (ModelConfig.feature_bn)")
+    ap.add_argument("--rotation-init", default="hand4whole", choices=ROTATION_INITS,
+                    help="6D rotation heads start at random rotations (Hand4Whole) or at the rest pose "
+                         "(ModelConfig.rotation_init)")
+    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
+                    help="full-precision backbone convs start at N(0, 1e-3) (Hand4Whole) or He-normal "
+                         "(ModelConfig.fp_init)")
+    ap.add_argument("--pose-loss", default="axis_angle", choices=POSE_LOSSES,
+                    help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices (TrainConfig.pose_loss)")
+
+
+def model_switches(args: argparse.Namespace) -> dict:
+    """The ``ModelConfig`` fields set by :func:`add_scratch_switches`, for ``dataclasses.replace``."""
+    return {"feature_bn": args.feature_bn, "rotation_init": args.rotation_init, "fp_init": args.fp_init}

@@ -195,10 +195,9 @@ def format_table(result: dict, head: str) -> str:
 def main(argv=None) -> int:
     import argparse
 
-    from bidrn_tf.cli import add_budget_arguments, positive_int
+    from bidrn_tf.cli import add_budget_arguments, add_scratch_switches, model_switches, positive_int
     from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.models.backbones import METHODS
-    from bidrn_tf.nn.layers import FP_CONV_INITS
 
     ap = argparse.ArgumentParser(description="Same budget for every method on the generated set: curves, control, table")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -207,19 +206,11 @@ def main(argv=None) -> int:
     ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
     ap.add_argument("--report-only", action="store_true",
                     help="train nothing: table and curves of the runs saved so far (e.g. while they still run)")
-    ap.add_argument("--feature-bn", action="store_true",
-                    help="a BatchNorm on each backbone's output before the heads (ModelConfig.feature_bn)")
-    ap.add_argument("--rotation-init", default="hand4whole", choices=("hand4whole", "rest"),
-                    help="where the 6D rotation heads start (ModelConfig.rotation_init)")
-    ap.add_argument("--pose-loss", default="axis_angle", choices=("axis_angle", "matrix"),
-                    help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices (TrainConfig.pose_loss)")
-    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
-                    help="initializer of the backbones' full-precision convs (ModelConfig.fp_init)")
+    add_scratch_switches(ap)
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out,
-                     report_only=args.report_only, feature_bn=args.feature_bn, rotation_init=args.rotation_init,
-                     pose_loss=args.pose_loss, fp_init=args.fp_init)
+                     report_only=args.report_only, pose_loss=args.pose_loss, **model_switches(args))
     if not result["methods"]:
         print(f"error: no method of {args.methods} has an evaluated point in {args.out}", file=sys.stderr)
         return 2

@@ -418,11 +418,10 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    from bidrn_tf.cli import positive_int
+    from bidrn_tf.cli import add_scratch_switches, model_switches, positive_int
     from bidrn_tf.data import DATASETS, PAPER_MIX
     from bidrn_tf.data.common import DatasetError
     from bidrn_tf.data.synthetic import default_dataset
-    from bidrn_tf.nn.layers import FP_CONV_INITS
 
     ap = argparse.ArgumentParser(description="Train a whole-body model (BiDRN or a baseline) on AGORA or the "
                                              "synthetic set")
@@ -446,13 +445,7 @@ def main(argv=None) -> int:
     ap.add_argument("--resolution", default="720", choices=("720", "2160"), help="AGORA image layout")
     ap.add_argument("--synthetic-size", type=int, nargs=2, default=(64, 16), metavar=("TRAIN", "VAL"))
     ap.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
-    ap.add_argument("--pose-loss", default="axis_angle", choices=("axis_angle", "matrix"),
-                    help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices")
-    ap.add_argument("--feature-bn", action="store_true", help="a BatchNorm on each backbone's output before the heads")
-    ap.add_argument("--rotation-init", default="hand4whole", choices=("hand4whole", "rest"),
-                    help="6D rotation heads start at random rotations (Hand4Whole) or at the rest pose")
-    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
-                    help="full-precision backbone convs start at N(0, 1e-3) (Hand4Whole) or He-normal")
+    add_scratch_switches(ap)
     args = ap.parse_args(argv)
     try:
         data_dir, smplx_model = args.data_dir, args.smplx_model
@@ -468,8 +461,7 @@ def main(argv=None) -> int:
             checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
             resume=args.resume, pose_loss=args.pose_loss,
-            model_config=dataclasses.replace(PRESETS[args.preset], feature_bn=args.feature_bn,
-                                             rotation_init=args.rotation_init, fp_init=args.fp_init)))
+            model_config=dataclasses.replace(PRESETS[args.preset], **model_switches(args))))
     except TrainingInterrupted as err:
         print(f"stopped: {err}", file=sys.stderr)
         return 130  # the shell's code for Ctrl-C

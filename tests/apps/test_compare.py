@@ -58,3 +58,22 @@ def test_methods_are_compared_at_the_last_step_all_of_them_reached():
     result["methods"]["bidrn"]["curve"] = [{**result["methods"]["bidrn"]["curve"][0], "step": 75}]
     with pytest.raises(ValueError, match="share no evaluated step"):
         common_step(result)
+
+
+def test_cli_switches_reach_compare(tmp_path, monkeypatch):
+    """`compare_methods.py` and `train.py` share one definition of the scratch switches (cli.add_scratch_switches)."""
+    import bidrn_tf.apps.compare as app
+
+    seen = []
+    monkeypatch.setattr(app, "compare", lambda methods, **kw: seen.append(kw) or {"methods": {}})
+    out = str(tmp_path / "cmp")
+    assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
+                     "matrix", "--fp-init", "he"]) == 2  # nothing trained: no table
+    assert app.main(["--methods", "fp", "--out", out]) == 2
+    switched, default = seen
+    assert {k: switched[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
+        "feature_bn": True, "rotation_init": "rest", "pose_loss": "matrix", "fp_init": "he"}
+    assert {k: default[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
+        "feature_bn": False, "rotation_init": "hand4whole", "pose_loss": "axis_angle", "fp_init": "hand4whole"}
+    with pytest.raises(SystemExit):
+        app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])
