@@ -46,9 +46,9 @@ bench: venv
 	$(PY) benchmarks/bench_smplx.py
 
 compare: venv
-	$(PY) benchmarks/compare_methods.py --steps 1500 --eval-every 250 --lr 1e-3 --preset tiny \
-		--num-train 512 --num-val 32 --feature-bn --rotation-init rest --pose-loss matrix --fp-init he \
-		--out out/compare_scratch
+	$(PY) benchmarks/compare_methods.py --methods fp bnn bidrn --seeds 0 1 2 --steps 1500 --eval-every 250 \
+		--lr 1e-3 --preset tiny --num-train 512 --num-val 32 --feature-bn --rotation-init rest --pose-loss matrix \
+		--fp-init he --out out/compare_scratch
 
 classification: venv
 	$(PY) benchmarks/classification.py --epochs 6 --out out/classification

@@ -1,8 +1,10 @@
-"""Every method of the ``method=`` switch trained with the same data, seed and budget on the generated set,
+"""Every method of the ``method=`` switch trained with the same data, seeds and budget on the generated set,
 with learning curves and a mean-pose control: ``benchmarks/compare_methods.py`` / ``make compare``.
 
-Each method's run is an ordinary training run (``<out>/<method>``, ``bidrn_tf.train.loop.train``) that
-checkpoints at every evaluation, so a comparison killed half-way continues where it stopped (finished runs
+One generated data set (``data_seed``) for every run; each method is trained once per training seed
+(``seeds``: weight initialisation, batch order and augmentation), so the spread over seeds says which
+differences are noise. Each run is an ordinary training run (``<out>/<method>`` for seed 0,
+``<out>/<method>-seed<s>`` for the others; ``bidrn_tf.train.loop.train``) that checkpoints at every evaluation, so a comparison killed half-way continues where it stopped (finished runs
 are not retrained). Every ``eval_every`` steps the current weights are copied into a separate evaluation
 model, its BatchNorm statistics re-estimated on training batches (precise BN, ``--bn precise``; or the
 moving statistics as trained, ``--bn moving``), and validation MPVPE / PA-MPVPE / PA-MPJPE measured; the
@@ -10,8 +12,8 @@ points are kept in ``<out>/<method>/curve.json``. The control row (``train.diagn
 predicts the training set's mean parameters (the root rotation included), so "learned something" is a
 number; a second row gives the mean pose each person's true root rotation (an oracle, not a control).
 
-Writes ``<out>/comparison.{md,json}`` (last point of every method, the control, images/s, minutes) and
-``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
+Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
+and the spread and per-seed values; the control, images/s) and ``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
 """
 from __future__ import annotations
 
@@ -32,44 +34,109 @@ def _committed_step(run_dir: str) -> int:
     return int(path.rsplit("-", 1)[1]) if path else 0
 
 
-def _save_curve(path: str, *, method: str, bn: str, points: list, images_per_second=None) -> None:
-    """``<run>/curve.json``: the evaluated points of one method's run (and its training images/s, once known)."""
+def run_dir(out: str, method: str, seed: int) -> str:
+    """Where one (method, training seed) run lives: ``<out>/<method>`` for seed 0 (the layout of comparisons
+    made before there were seeds, which are continued), ``<out>/<method>-seed<seed>`` otherwise."""
+    return os.path.join(out, method if seed == 0 else f"{method}-seed{seed}")
+
+
+def _save_curve(path: str, *, method: str, seed: int, bn: str, points: list, images_per_second=None) -> None:
+    """``<run>/curve.json``: the evaluated points of one run (and its training images/s, once known)."""
     from bidrn_tf.fileio import versioned, write_atomic
 
-    write_atomic(path, json.dumps(versioned({"method": method, "bn": bn, "points": points,
+    write_atomic(path, json.dumps(versioned({"method": method, "seed": seed, "bn": bn, "points": points,
                                              "images_per_second": images_per_second}), indent=1).encode())
 
 
-def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
-            num_train: int = 64, num_val: int = 16, seed: int = 0, bn: str = "precise", out: str = "out/compare",
-            report_only: bool = False, feature_bn: bool = False, rotation_init: str = "hand4whole",
-            pose_loss: str = "axis_angle", fp_init: str = "hand4whole") -> dict:
-    """Train (or continue) every method's run and return {"control", "true_root_oracle", "methods": {method:
-    {"curve", "images_per_second"}}}. ``report_only``: train nothing, report the curves saved so far (methods
-    without a curve are left out); a comparison still running in another process is not disturbed.
-    ``feature_bn`` / ``rotation_init`` / ``fp_init``: these ``ModelConfig`` switches on top of the preset;
-    ``pose_loss``: ``TrainConfig.pose_loss``."""
+def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, batch_size: int, lr: float,
+             preset: str, cfg, smplx: str, data: str, calib, val_people, bn: str, pose_loss: str,
+             report_only: bool):
+    """Train (or continue, or only read) one (method, seed) run; its {"curve", "images_per_second"} or None."""
     import tensorflow as tf
 
+    from bidrn_tf.evaluate.loop import evaluate
+    from bidrn_tf.models.batchnorm import precise_batchnorm
+    from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.train.loop import TrainConfig, train
+
+    where = run_dir(out, method, seed)
+    curve_path = os.path.join(where, "curve.json")
+    curve, stored_ips = [], None
+    if os.path.isfile(curve_path):
+        with open(curve_path) as f:
+            stored = json.load(f)
+        curve, stored_ips = stored["points"], stored.get("images_per_second")
+    if report_only:
+        return {"curve": curve, "images_per_second": stored_ips} if curve else None
+    start = _committed_step(where)
+    curve = [p for p in curve if p["step"] <= start]  # resuming: drop the points past the checkpoint
+    tf.keras.backend.clear_session()
+    evaluator = build_model(method=method, smplx_model=smplx, config=cfg)
+    label = method if seed == 0 else f"{method} seed {seed}"
+    spent = [0.0]  # seconds of evaluation inside the training loop, left out of images/s
+
+    def hook(step, model):
+        if step % eval_every and step != steps:
+            return
+        t_eval = time.perf_counter()
+        evaluator.set_weights(model.get_weights())
+        if bn == "precise":
+            precise_batchnorm(evaluator, (b["image"] for b in calib.take(8)))
+        mean = evaluate(evaluator, val_people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"]
+        curve.append({"step": step, **mean})
+        print(f"  {label} step {step}: MPVPE_all {mean['MPVPE_all']:.1f} mm", flush=True)
+        _save_curve(curve_path, method=method, seed=seed, bn=bn, points=curve)
+        spent[0] += time.perf_counter() - t_eval
+
+    t = time.perf_counter()
+    summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=where,
+                                preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
+                                checkpoint_every=eval_every, seed=seed, pose_loss=pose_loss,
+                                resume=os.path.exists(os.path.join(where, "run.json"))),
+                    step_hook=hook)
+    if not curve or curve[-1]["step"] != steps:  # a finished run resumed: nothing trained, evaluate the end
+        from bidrn_tf.models.checkpoints import load_trained
+
+        hook(steps, load_trained(os.path.join(where, "final", "weights")))
+    train_seconds = summary["seconds_after_first_step"] - spent[0]
+    ips = summary["timed_steps"] * batch_size / train_seconds if summary["timed_steps"] and train_seconds > 0 else None
+    if ips is None:  # finished in an earlier session: its speed as measured then
+        ips = stored_ips
+    _save_curve(curve_path, method=method, seed=seed, bn=bn, points=curve, images_per_second=ips)
+    return {"curve": curve, "images_per_second": ips, "minutes_this_session": (time.perf_counter() - t) / 60}
+
+
+def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: float = 1e-4, preset: str = "small",
+            num_train: int = 64, num_val: int = 16, seeds=(0,), data_seed: int = 0, bn: str = "precise",
+            out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
+            rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole") -> dict:
+    """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
+    {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
+    same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
+    saved so far, to its last point (runs without a curve are left out); a comparison still running in
+    another process is not disturbed.
+    ``feature_bn`` / ``rotation_init`` / ``fp_init``: these ``ModelConfig`` switches on top of the preset;
+    ``pose_loss``: ``TrainConfig.pose_loss``."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
-    from bidrn_tf.evaluate.loop import evaluate
-    from bidrn_tf.models.batchnorm import precise_batchnorm
     from bidrn_tf.models.config import PRESETS
-    from bidrn_tf.models.whole_body import build_model
     from bidrn_tf.smplx.synthetic import model_or_stand_in
     from bidrn_tf.train.diagnostics import mean_pose_control
-    from bidrn_tf.train.loop import TrainConfig, train
 
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or any(int(s) != s or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers, got {seeds!r}")
     out = os.path.abspath(out)
-    if report_only and not any(os.path.isfile(os.path.join(out, m, "curve.json")) for m in methods):
+    if report_only and not any(os.path.isfile(os.path.join(run_dir(out, m, s), "curve.json"))
+                               for m in methods for s in seeds):
         return {"control": None, "true_root_oracle": None, "methods": {}}  # nothing to report: render nothing
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
-    data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val, seed=seed)
+    data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val,
+                    seed=data_seed)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
     cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init, fp_init=fp_init)
     joints = ground_truth(train_people, smplx)["joints"]
@@ -78,72 +145,49 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     oracle = mean_pose_control(train_people, val_people, smplx, root="true")
     results = {}
     for method in methods:
-        run_dir = os.path.join(out, method)
-        curve_path = os.path.join(run_dir, "curve.json")
-        start = _committed_step(run_dir)
-        curve, stored_ips = [], None
-        if os.path.isfile(curve_path):
-            with open(curve_path) as f:
-                stored = json.load(f)
-            curve = [p for p in stored["points"] if p["step"] <= start]  # drop points past the checkpoint
-            stored_ips = stored.get("images_per_second")
-        if report_only:
-            if curve:
-                results[method] = {"curve": curve, "images_per_second": stored_ips}
-            continue
-        tf.keras.backend.clear_session()
-        evaluator = build_model(method=method, smplx_model=smplx, config=cfg)
-
-        spent = [0.0]  # seconds of evaluation inside the training loop, left out of images/s
-
-        def hook(step, model, curve=curve, evaluator=evaluator, curve_path=curve_path, method=method, spent=spent):
-            if step % eval_every and step != steps:
-                return
-            t_eval = time.perf_counter()
-            evaluator.set_weights(model.get_weights())
-            if bn == "precise":
-                precise_batchnorm(evaluator, (b["image"] for b in calib.take(8)))
-            mean = evaluate(evaluator, val_people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"]
-            curve.append({"step": step, **mean})
-            print(f"  {method} step {step}: MPVPE_all {mean['MPVPE_all']:.1f} mm", flush=True)
-            _save_curve(curve_path, method=method, bn=bn, points=curve)
-            spent[0] += time.perf_counter() - t_eval
-
-        t = time.perf_counter()
-        summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=run_dir,
-                                    preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
-                                    checkpoint_every=eval_every, seed=seed, pose_loss=pose_loss,
-                                    resume=os.path.exists(os.path.join(run_dir, "run.json"))),
-                        step_hook=hook)
-        if not curve or curve[-1]["step"] != steps:  # a finished run resumed: nothing trained, evaluate the end
-            from bidrn_tf.models.checkpoints import load_trained
-
-            hook(steps, load_trained(os.path.join(run_dir, "final", "weights")))
-        train_seconds = summary["seconds_after_first_step"] - spent[0]
-        ips = summary["timed_steps"] * batch_size / train_seconds if summary["timed_steps"] and train_seconds > 0 else None
-        if ips is None:  # finished in an earlier session: its speed as measured then
-            ips = stored_ips
-        _save_curve(curve_path, method=method, bn=bn, points=curve, images_per_second=ips)
-        results[method] = {"curve": curve, "images_per_second": ips,
-                           "minutes_this_session": (time.perf_counter() - t) / 60}
+        for seed in seeds:
+            run = _run_one(method, seed, out=out, steps=steps, eval_every=eval_every, batch_size=batch_size, lr=lr,
+                           preset=preset, cfg=cfg, smplx=smplx, data=data, calib=calib, val_people=val_people, bn=bn,
+                           pose_loss=pose_loss, report_only=report_only)
+            if run is not None:
+                results.setdefault(method, {"runs": {}})["runs"][seed] = run
     return {"control": control, "true_root_oracle": oracle, "methods": results}
 
 
+def _runs(result: dict):
+    """(method, seed, run) for every run of ``result``, methods in order, seeds ascending."""
+    for method, r in result["methods"].items():
+        for seed in sorted(r["runs"], key=int):
+            yield method, seed, r["runs"][seed]
+
+
 def plot_curves(result: dict, path: str, *, title: str) -> None:
-    """Validation MPVPE (All) against step per method, the control as a dashed line (matplotlib, PNG)."""
+    """Validation MPVPE (All) against step per method (matplotlib, PNG): the mean over its seeds at the steps
+    every seed reached, the band between the best and the worst seed, each seed as a thin line; the control
+    dashed, the oracle dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from bidrn_tf.fileio import write_atomic
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for method, r in result["methods"].items():
-        pts = r["curve"]
-        ax.plot([p["step"] for p in pts], [p["MPVPE_all"] for p in pts], marker="o", ms=3, label=method)
+    for i, (method, r) in enumerate(result["methods"].items()):
+        color = f"C{i % 10}"
+        curves = [r["runs"][s]["curve"] for s in sorted(r["runs"], key=int)]
+        steps = sorted(set.intersection(*({p["step"] for p in c} for c in curves)))
+        values = np.array([[next(p["MPVPE_all"] for p in c if p["step"] == st) for st in steps] for c in curves])
+        n = len(curves)
+        ax.plot(steps, values.mean(axis=0), marker="o", ms=3, color=color,
+                label=method if n == 1 else f"{method} (mean of {n} seeds)")
+        if n > 1:
+            ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15, lw=0)
+            for c in curves:
+                ax.plot([p["step"] for p in c], [p["MPVPE_all"] for p in c], color=color, lw=0.6, alpha=0.5)
     ax.axhline(result["control"]["MPVPE_all"], color="k", ls="--", lw=1, label="mean-pose control")
-    if "true_root_oracle" in result:
+    if result.get("true_root_oracle"):
         ax.axhline(result["true_root_oracle"]["MPVPE_all"], color="grey", ls=":", lw=1,
                    label="mean pose + true root (oracle)")
     ax.set_xlabel("training step")
@@ -161,34 +205,70 @@ def plot_curves(result: dict, path: str, *, title: str) -> None:
 
 
 def common_step(result: dict) -> int:
-    """The last evaluated step every method of ``result`` reached (methods are compared there)."""
-    steps = [{p["step"] for p in r["curve"]} for r in result["methods"].values()]
+    """The last evaluated step every run of ``result`` reached (the methods are compared there)."""
+    steps = [{p["step"] for p in run["curve"]} for _, _, run in _runs(result)]
     shared = set.intersection(*steps) if steps else set()
     if not shared:
-        raise ValueError("the methods' curves share no evaluated step; nothing to compare")
+        raise ValueError("the runs' curves share no evaluated step; nothing to compare")
     return max(shared)
 
 
+def _mean_std(values) -> tuple:
+    import numpy as np
+
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def format_table(result: dict, head: str) -> str:
-    from bidrn_tf.evaluate.metrics import format_table as metric_table, gap_closed
+    """The comparison as markdown: the control (and oracle) rows and every method's point at the common step
+    (the mean over its seeds), a spread table when a method has more than one seed, images/s, FP against
+    the control and the share of the FP-BNN gap BiDRN closes (on the means, and per seed)."""
+    from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_closed
 
     rows = {"mean-pose control": result["control"]}
-    if "true_root_oracle" in result:
+    if result.get("true_root_oracle"):
         rows["mean pose + true root (oracle)"] = result["true_root_oracle"]
     at = common_step(result)
-    points = {m: next(p for p in r["curve"] if p["step"] == at) for m, r in result["methods"].items()}
-    rows.update({m: {k: v for k, v in p.items() if k != "step"} for m, p in points.items()})
-    table = head + f"Every method at step {at}, the last step all of them reached.\n\n" + metric_table(rows)
-    table += "\n| method | training images/s (after the first step) |\n|---|---|\n"
-    table += "".join(f"| {m} | {r['images_per_second']:.2f} |\n" for m, r in result["methods"].items()
-                     if r["images_per_second"] is not None)
-    if "fp" in points:
-        ctrl, f = result["control"]["MPVPE_all"], points["fp"]["MPVPE_all"]
+    points = {m: {s: next(p for p in r["runs"][s]["curve"] if p["step"] == at) for s in sorted(r["runs"], key=int)}
+              for m, r in result["methods"].items()}
+    means = {m: {k: _mean_std([p[k] for p in by_seed.values()])[0] for k in METRIC_NAMES}
+             for m, by_seed in points.items()}
+    several = any(len(by_seed) > 1 for by_seed in points.values())
+    rows.update(means)
+    table = head + f"Every run at step {at}, the last step all of them reached"
+    table += " (each method: the mean over its seeds).\n\n" if several else ".\n\n"
+    table += metric_table(rows)
+    if several:
+        table += ("\n| method | seeds | MPVPE_all, mean +- sample std | per seed | PA_MPJPE_body, mean +- sample std "
+                  "| per seed |\n|---|---|---|---|---|---|\n")
+        for m, by_seed in points.items():
+            cells = []
+            for k in ("MPVPE_all", "PA_MPJPE_body"):
+                mu, sd = _mean_std([p[k] for p in by_seed.values()])
+                cells += [f"{mu:.1f} +- {sd:.1f}", ", ".join(f"{p[k]:.1f}" for p in by_seed.values())]
+            table += f"| {m} | {', '.join(str(s) for s in by_seed)} | " + " | ".join(cells) + " |\n"
+    table += "\n| method | training images/s (after the first step), mean over runs |\n|---|---|\n"
+    for m, r in result["methods"].items():
+        ips = [run["images_per_second"] for run in r["runs"].values() if run.get("images_per_second")]
+        if ips:
+            table += f"| {m} | {sum(ips) / len(ips):.2f} |\n"
+    if "fp" in means:
+        ctrl, f = result["control"]["MPVPE_all"], means["fp"]["MPVPE_all"]
         where = "below" if f < ctrl else "above"
         table += f"\nFP is {abs(ctrl - f):.1f} mm {where} the control ({100 * abs(ctrl - f) / ctrl:.0f} %).\n"
-    gap = gap_closed({m: p["MPVPE_all"] for m, p in points.items()}, paper_note="paper, EHF MPVPE: 62.7 %")
+    gap = gap_closed({m: p["MPVPE_all"] for m, p in means.items()}, paper_note="paper, EHF MPVPE: 62.7 %")
     if gap:
         table += f"\n{gap}\n"
+    if several and all(k in points for k in ("fp", "bnn", "bidrn")):
+        shared = [s for s in points["fp"] if s in points["bnn"] and s in points["bidrn"]]
+        per_seed = []
+        for s in shared:
+            fp, bnn, bidrn = (points[k][s]["MPVPE_all"] for k in ("fp", "bnn", "bidrn"))
+            order = " < ".join(k for _, k in sorted([(fp, "FP"), (bnn, "BNN"), (bidrn, "BiDRN")]))
+            share = f"{100 * (bnn - bidrn) / (bnn - fp):.0f} %" if bnn > fp else "no FP-BNN gap"
+            per_seed.append(f"seed {s}: {order}, {share}")
+        if per_seed:
+            table += "\nPer seed (same seed for all three): " + "; ".join(per_seed) + ".\n"
     return table
 
 
@@ -202,6 +282,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Same budget for every method on the generated set: curves, control, table")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     add_budget_arguments(ap, steps=300, out="out/compare")
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0],
+                    help="training seeds: every method is trained once per seed (weights, batch order, augmentation)")
+    ap.add_argument("--data-seed", type=int, default=0, help="seed of the generated people, the same for every run")
     ap.add_argument("--eval-every", type=positive_int, default=50)
     ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
     ap.add_argument("--report-only", action="store_true",
@@ -209,14 +292,17 @@ def main(argv=None) -> int:
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
-                     preset=args.preset, num_train=args.num_train, num_val=args.num_val, bn=args.bn, out=args.out,
+                     preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
+                     data_seed=args.data_seed, bn=args.bn, out=args.out,
                      report_only=args.report_only, pose_loss=args.pose_loss, **model_switches(args))
     if not result["methods"]:
-        print(f"error: no method of {args.methods} has an evaluated point in {args.out}", file=sys.stderr)
+        print(f"error: no run of {args.methods} x seeds {args.seeds} has an evaluated point in {args.out}",
+              file=sys.stderr)
         return 2
     head = (f"Generated synthetic validation split ({args.num_val} persons), mm; NOT AGORA / EHF. Budget: {args.steps} "
             f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}, "
-            f"{args.num_train} training persons, seed 0, BatchNorm statistics: {args.bn}"
+            f"{args.num_train} training persons (data seed {args.data_seed}), training seeds "
+            f"{', '.join(map(str, args.seeds))}, BatchNorm statistics: {args.bn}"
             f"{', head-input BatchNorm' if args.feature_bn else ''}, rotation heads start at "
             f"{'the rest pose' if args.rotation_init == 'rest' else 'random rotations (Hand4Whole)'}, pose loss on "
             f"{'rotation matrices' if args.pose_loss == 'matrix' else 'axis-angle (Hand4Whole)'}, full-precision convs "
@@ -227,7 +313,7 @@ def main(argv=None) -> int:
     write_atomic(os.path.join(args.out, "comparison.json"), json.dumps(versioned({**result, "args": vars(args)}),
                                                                        indent=1).encode())
     write_atomic(os.path.join(args.out, "curves.json"), json.dumps(versioned(
-        {m: r["curve"] for m, r in result["methods"].items()}
+        {m: {str(s): run["curve"] for s, run in r["runs"].items()} for m, r in result["methods"].items()}
         | {"control": result["control"], "true_root_oracle": result["true_root_oracle"]}), indent=1).encode())
     plot_curves(result, os.path.join(args.out, "curves.png"),
                 title=f"generated set, preset {args.preset}, batch {args.batch_size}, lr {args.lr:g}, BN {args.bn}")

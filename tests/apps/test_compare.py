@@ -1,20 +1,25 @@
-"""The method comparison: table with the control, curves plot, resumption point."""
+"""The method comparison: table with the control, seeds, curves plot, resumption point."""
 import os
 
 import cv2
 import pytest
 
-from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves
+from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves, run_dir
+
+
+def point(step, v, body=1.0):
+    return {"step": step, "MPVPE_all": v, "MPVPE_hands": 1.0, "MPVPE_face": 1.0, "PA_MPVPE_all": 1.0,
+            "PA_MPVPE_hands": 1.0, "PA_MPVPE_face": 1.0, "PA_MPJPE_body": body, "PA_MPJPE_hands": 1.0}
+
+
+def _one(*points, ips=None):
+    return {"runs": {0: {"curve": list(points), "images_per_second": ips}}}
 
 
 def _result():
-    point = lambda step, v: {"step": step, "MPVPE_all": v, "MPVPE_hands": 1.0, "MPVPE_face": 1.0,  # noqa: E731
-                             "PA_MPVPE_all": 1.0, "PA_MPVPE_hands": 1.0, "PA_MPVPE_face": 1.0, "PA_MPJPE_body": 1.0,
-                             "PA_MPJPE_hands": 1.0}
     control = {k: v for k, v in point(0, 200.0).items() if k != "step"}
-    return {"control": control, "methods": {
-        "fp": {"curve": [point(50, 190.0), point(100, 150.0)], "images_per_second": 8.0},
-        "bidrn": {"curve": [point(50, 210.0), point(100, 170.0)], "images_per_second": 6.0}}}
+    return {"control": control, "methods": {"fp": _one(point(50, 190.0), point(100, 150.0), ips=8.0),
+                                            "bidrn": _one(point(50, 210.0), point(100, 170.0), ips=6.0)}}
 
 
 def test_table_has_the_control_row_and_the_last_points(tmp_path):
@@ -27,7 +32,7 @@ def test_table_has_the_control_row_and_the_last_points(tmp_path):
     with_oracle = format_table({**_result(), "true_root_oracle": _result()["control"]}, "head\n\n")
     assert "| mean pose + true root (oracle) | 200.0" in with_oracle
     worse = _result()
-    worse["methods"]["fp"]["curve"][-1]["MPVPE_all"] = 230.0
+    worse["methods"]["fp"]["runs"][0]["curve"][-1]["MPVPE_all"] = 230.0
     assert "FP is 30.0 mm above the control (15 %)" in format_table(worse, "")
 
 
@@ -51,11 +56,12 @@ def test_methods_are_compared_at_the_last_step_all_of_them_reached():
     from bidrn_tf.apps.compare import common_step
 
     result = _result()
-    result["methods"]["bidrn"]["curve"] = result["methods"]["bidrn"]["curve"][:1]  # still running: only step 50
+    bidrn = result["methods"]["bidrn"]["runs"][0]
+    bidrn["curve"] = bidrn["curve"][:1]  # still running: only step 50
     assert common_step(result) == 50
     table = format_table(result, "")
-    assert "Every method at step 50" in table and any(line.startswith("| fp | 190.0") for line in table.splitlines())
-    result["methods"]["bidrn"]["curve"] = [{**result["methods"]["bidrn"]["curve"][0], "step": 75}]
+    assert "Every run at step 50" in table and any(line.startswith("| fp | 190.0") for line in table.splitlines())
+    bidrn["curve"] = [{**bidrn["curve"][0], "step": 75}]
     with pytest.raises(ValueError, match="share no evaluated step"):
         common_step(result)
 
@@ -69,11 +75,53 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
                      "matrix", "--fp-init", "he"]) == 2  # nothing trained: no table
-    assert app.main(["--methods", "fp", "--out", out]) == 2
+    assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
+    assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
+    assert (default["seeds"], default["data_seed"]) == ([1, 2], 3)
     assert {k: switched[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
         "feature_bn": True, "rotation_init": "rest", "pose_loss": "matrix", "fp_init": "he"}
     assert {k: default[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
         "feature_bn": False, "rotation_init": "hand4whole", "pose_loss": "axis_angle", "fp_init": "hand4whole"}
     with pytest.raises(SystemExit):
         app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])
+
+
+def test_seeds_give_means_spread_and_the_gap_per_seed(tmp_path):
+    """Three methods x two seeds: the main rows are the means, the spread table the sample std and the values
+    per seed, the gap share is computed on the means and per seed; a seed behind the others sets the step."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+    runs = lambda a, b: {"runs": {0: {"curve": [point(100, a, body=a / 2)], "images_per_second": 4.0},  # noqa: E731
+                                  1: {"curve": [point(100, b, body=b / 2)], "images_per_second": 6.0}}}
+    result = {"control": control, "methods": {"fp": runs(200.0, 210.0), "bnn": runs(260.0, 250.0),
+                                              "bidrn": runs(230.0, 220.0)}}
+    table = format_table(result, "")
+    lines = table.splitlines()
+    assert "each method: the mean over its seeds" in table
+    assert any(line.startswith("| fp | 205.0 |") for line in lines)
+    assert any(line.startswith("| bnn | 255.0 |") for line in lines)
+    # sample std of (230, 220) is 7.07; PA_MPJPE_body is half of MPVPE in this fixture
+    assert "| bidrn | 0, 1 | 225.0 +- 7.1 | 230.0, 220.0 | 112.5 +- 3.5 | 115.0, 110.0 |" in lines
+    assert "| fp | 5.00 |" in lines  # images/s: mean of the two runs
+    assert "BiDRN closes 60 % of the FP-BNN gap" in table  # (255 - 225) / (255 - 205)
+    assert "seed 0: FP < BiDRN < BNN, 50 %" in table and "seed 1: FP < BiDRN < BNN, 75 %" in table
+    plot_curves(result, str(tmp_path / "c.png"), title="t")
+    assert cv2.imread(str(tmp_path / "c.png")) is not None
+    result["methods"]["bidrn"]["runs"][1]["curve"].insert(0, point(50, 400.0))
+    result["methods"]["bidrn"]["runs"][1]["curve"].pop()  # seed 1 of bidrn only reached step 50
+    with pytest.raises(ValueError, match="share no evaluated step"):
+        format_table(result, "")
+
+
+def test_run_dirs_keep_seed_0_where_comparisons_without_seeds_put_it(tmp_path):
+    assert run_dir("o", "bidrn", 0) == os.path.join("o", "bidrn")
+    assert run_dir("o", "bidrn", 2) == os.path.join("o", "bidrn-seed2")
+
+
+def test_seeds_are_checked_before_anything_is_written(tmp_path):
+    from bidrn_tf.apps.compare import compare
+
+    for bad in ([], [0, 0], [-1]):
+        with pytest.raises(ValueError, match="seeds must be distinct non-negative integers"):
+            compare(["fp"], steps=2, eval_every=1, seeds=bad, out=str(tmp_path / "c"))
+    assert not os.path.exists(tmp_path / "c")
