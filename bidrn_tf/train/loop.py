@@ -12,7 +12,8 @@ function (``TrainConfig`` in).
 * Checkpoints (model, optimiser, step) every ``checkpoint_every`` steps with ``tf.train.CheckpointManager``,
   which writes each checkpoint completely before it updates the ``checkpoint`` index file, so a killed run
   always restarts from a complete one. ``resume=True`` continues at the saved step with the same data
-  order (the pipeline's randomness is a function of seed, epoch and example). ``run.json`` records the
+  order (the pipeline's randomness is a function of seed, epoch and example). ``seed`` also sets the initial
+  weights (``tf.keras.utils.set_random_seed`` before the model is built). ``run.json`` records the
   configuration; resuming with another method is refused.
 * At the end the weights are exported to ``<out>/final`` (``bidrn_tf.models.checkpoints`` format, with the method
   and model configuration in its metadata) by writing a temporary folder and renaming it.
@@ -278,6 +279,7 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
     from bidrn_tf.nn import quantizers
     from bidrn_tf.train.losses import losses
 
+    tf.keras.utils.set_random_seed(cfg.seed)  # the initial weights are a function of the seed as well
     with strategy.scope():
         model = build_model(method=cfg.method, smplx_model=cfg.smplx_model, config=model_cfg)
         bounds = [int(f * cfg.steps) for f in cfg.decay_at]

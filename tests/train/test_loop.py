@@ -229,3 +229,29 @@ def test_cli_switches_reach_the_train_config(tiny_data, smplx_model_path, tmp_pa
             switched.model_config.fp_init) == ("matrix", True, "rest", "he")
     assert switched.model_config.image_hw == (128, 96)  # on top of the preset
     assert (default.pose_loss, default.model_config) == ("axis_angle", loop.PRESETS["tiny"])
+
+
+def test_the_seed_sets_the_initial_weights(tiny_data, smplx_model_path, tmp_path, monkeypatch):
+    """Two runs with the same seed start from the same weights, another seed from others (the model is
+    caught as it is built, and the run stopped there)."""
+    import bidrn_tf.models.whole_body as whole_body
+    from bidrn_tf.train.loop import TrainConfig, train
+
+    built, build = [], whole_body.build_model
+
+    class Built(Exception):
+        pass
+
+    def catch(**kw):
+        built.append([w.copy() for w in build(**kw).get_weights()])
+        raise Built
+
+    monkeypatch.setattr(whole_body, "build_model", catch)
+    for i, seed in enumerate((0, 0, 1)):
+        with pytest.raises(Built):
+            train(TrainConfig(method="bnn", dataset="synthetic", data_dir=tiny_data, smplx_model=smplx_model_path,
+                              out=str(tmp_path / f"r{i}"), preset="tiny", steps=1, batch_size=2, seed=seed,
+                              progress=False))
+    first, again, other = built
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
