@@ -34,16 +34,17 @@ STRIDE = 32
 JOINTS = tuple(BODY_POSITION_JOINTS)
 
 
-def keypoint_model(method: str, *, input_hw=INPUT_HW, num_joints: int = len(JOINTS), head_bn: bool = True):
+def keypoint_model(method: str, *, input_hw=INPUT_HW, num_joints: int = len(JOINTS), head_bn: bool = True,
+                   fp_init: str = "hand4whole"):
     """MobileNetV1 backbone + [BatchNorm] + full-precision 1x1 heatmaps + 2D soft-argmax: image (B, H, W, 3) ->
-    (B, J, 2) crop pixels."""
+    (B, J, 2) crop pixels. ``fp_init``: the backbone's full-precision convolutions (``build_mobilenet_v1``)."""
     import tensorflow as tf
 
     from bidrn_tf.models.mobilenet import build_mobilenet_v1
     from bidrn_tf.nn.layers import batch_norm
     from bidrn_tf.ops.geometry import soft_argmax_2d
 
-    backbone = build_mobilenet_v1(method=method, input_shape=(*input_hw, 3))
+    backbone = build_mobilenet_v1(method=method, input_shape=(*input_hw, 3), fp_init=fp_init)
     features = batch_norm(name="head_bn")(backbone.output) if head_bn else backbone.output
     heat = tf.keras.layers.Conv2D(num_joints, 1, name="heatmaps")(features)
     xy = tf.keras.layers.Lambda(lambda h: soft_argmax_2d(h) * STRIDE + (STRIDE - 1) / 2.0, name="to_pixels")(heat)
@@ -104,7 +105,7 @@ def mean_joint_control(data: dict) -> float:
 
 
 def train_one(method: str, data: dict, *, seed: int, epochs: int, batch_size: int = 32, lr: float = 1e-3,
-              head_bn: bool = True) -> dict:
+              head_bn: bool = True, fp_init: str = "hand4whole") -> dict:
     """Train one keypoint model; returns {"mpjpe_px" (precise BN), "mpjpe_px_moving_bn", "train_mpjpe_px",
     "seconds", "steps"}."""
     import tensorflow as tf
@@ -117,7 +118,7 @@ def train_one(method: str, data: dict, *, seed: int, epochs: int, batch_size: in
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
     input_hw = data["input_hw"]
-    model = keypoint_model(method, input_hw=input_hw, head_bn=head_bn)
+    model = keypoint_model(method, input_hw=input_hw, head_bn=head_bn, fp_init=fp_init)
     people, joints_cam = data["train_people"], data["train_joints"]
     steps_per_epoch = len(people) // batch_size
     steps = epochs * steps_per_epoch
@@ -159,7 +160,7 @@ def train_one(method: str, data: dict, *, seed: int, epochs: int, batch_size: in
 
 
 def run(methods, seeds, *, epochs: int, lr: float, num_train: int, num_val: int, out: str, input_hw=INPUT_HW,
-        head_bn: bool = True) -> dict:
+        head_bn: bool = True, fp_init: str = "hand4whole") -> dict:
     """Every method x seed (each result saved as it comes in ``<out>/runs.json``); returns the table rows."""
     from bidrn_tf.fileio import load_runs, save_runs
 
@@ -170,15 +171,16 @@ def run(methods, seeds, *, epochs: int, lr: float, num_train: int, num_val: int,
     control = mean_joint_control(data)
     for method in methods:
         for seed in seeds:
-            key = _key(method, seed, epochs, lr, num_train, input_hw, head_bn)
+            key = _key(method, seed, epochs, lr, num_train, input_hw, head_bn, fp_init)
             if key not in done:
                 done[key] = {"method": method, "seed": seed,
-                             **train_one(method, data, seed=seed, epochs=epochs, lr=lr, head_bn=head_bn)}
+                             **train_one(method, data, seed=seed, epochs=epochs, lr=lr, head_bn=head_bn,
+                                         fp_init=fp_init)}
                 save_runs(path, done, control_mpjpe_px=control)
                 print(f"  {method} seed {seed}: MPJPE {done[key]['mpjpe_px']:.1f} px", flush=True)
     rows = {"mean-joint control": {"mean": control, "std": 0.0, "values": [control], "minutes_per_run": 0.0}}
     for m in methods:
-        runs = [done[_key(m, s, epochs, lr, num_train, input_hw, head_bn)] for s in seeds]
+        runs = [done[_key(m, s, epochs, lr, num_train, input_hw, head_bn, fp_init)] for s in seeds]
         vals = [r["mpjpe_px"] for r in runs]
         rows[m] = {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
                    "values": vals, "train_mpjpe_px": float(np.mean([r["train_mpjpe_px"] for r in runs])),
@@ -186,11 +188,14 @@ def run(methods, seeds, *, epochs: int, lr: float, num_train: int, num_val: int,
     return rows
 
 
-def _key(method, seed, epochs, lr, num_train, input_hw, head_bn) -> str:
-    return f"{method}/{seed}/{epochs}/{lr:g}/{num_train}/{input_hw[0]}x{input_hw[1]}" + ("/head_bn" if head_bn else "")
+def _key(method, seed, epochs, lr, num_train, input_hw, head_bn, fp_init="hand4whole") -> str:
+    """One run's key in ``runs.json`` (runs saved before ``fp_init`` existed keep theirs)."""
+    return (f"{method}/{seed}/{epochs}/{lr:g}/{num_train}/{input_hw[0]}x{input_hw[1]}" + ("/head_bn" if head_bn else "")
+            + ("" if fp_init == "hand4whole" else f"/fp_init_{fp_init}"))
 
 
-def format_table(rows: dict, *, seeds, epochs, lr, num_train, num_val, input_hw=INPUT_HW, head_bn=True) -> str:
+def format_table(rows: dict, *, seeds, epochs, lr, num_train, num_val, input_hw=INPUT_HW, head_bn=True,
+                 fp_init="hand4whole") -> str:
     from bidrn_tf.deploy.counts import TABLE6_INPUT, TABLE6_PAPER, profile
     from bidrn_tf.evaluate.metrics import gap_closed
     from bidrn_tf.models.mobilenet import build_mobilenet_v1
@@ -198,7 +203,8 @@ def format_table(rows: dict, *, seeds, epochs, lr, num_train, num_val, input_hw=
     head = "BatchNorm + " if head_bn else ""
     lines = [f"Generated people (NOT COCO), {input_hw[0]}x{input_hw[1]} crops, 25 body joints; {num_train} training / "
              f"{num_val} held-out people; MobileNetV1 + {head}1x1 heatmaps + soft-argmax; Adam {lr:g} cosine, batch 32, "
-             f"{epochs} epochs; "
+             f"{epochs} epochs; full-precision convs start "
+             f"{'He-normal' if fp_init == 'he' else 'at N(0, 1e-3) (Hand4Whole)'}; "
              f"seeds {', '.join(map(str, seeds))}. MPJPE in crop pixels (mean +- sample std over seeds).", "",
              "| method | backbone Params (M) | backbone OPs (M) @224 | MPJPE (px) | per seed | train MPJPE (px) | "
              "minutes per run |", "|---|---|---|---|---|---|---|"]
@@ -225,6 +231,7 @@ def main(argv=None) -> int:
     from bidrn_tf.cli import positive_int
     from bidrn_tf.fileio import write_report
     from bidrn_tf.models.mobilenet import MOBILENET_METHODS
+    from bidrn_tf.nn.layers import FP_CONV_INITS
 
     ap = argparse.ArgumentParser(description="Seed Table 6: MobileNetV1 (fp / bnn / bidrn) on 2D keypoints of the "
                                              "generated people, MPJPE in pixels")
@@ -237,6 +244,8 @@ def main(argv=None) -> int:
     ap.add_argument("--input-hw", nargs=2, type=positive_int, default=list(INPUT_HW), metavar=("H", "W"),
                     help="crop size, multiples of 32 (default %(default)s)")
     ap.add_argument("--no-head-bn", action="store_true", help="no BatchNorm between backbone and heatmaps")
+    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
+                    help="full-precision backbone convs start at N(0, 1e-3) (Hand4Whole) or He-normal")
     ap.add_argument("--out", default="out/keypoints")
     args = ap.parse_args(argv)
     if any(v % 32 for v in args.input_hw):
@@ -245,9 +254,9 @@ def main(argv=None) -> int:
         ap.error("--num-train must be at least one batch (32)")
     hw = tuple(args.input_hw)
     rows = run(args.methods, args.seeds, epochs=args.epochs, lr=args.lr, num_train=args.num_train,
-               num_val=args.num_val, out=args.out, input_hw=hw, head_bn=not args.no_head_bn)
+               num_val=args.num_val, out=args.out, input_hw=hw, head_bn=not args.no_head_bn, fp_init=args.fp_init)
     table = format_table(rows, seeds=args.seeds, epochs=args.epochs, lr=args.lr, num_train=args.num_train,
-                         num_val=args.num_val, input_hw=hw, head_bn=not args.no_head_bn)
+                         num_val=args.num_val, input_hw=hw, head_bn=not args.no_head_bn, fp_init=args.fp_init)
     print("\n" + table)
     write_report(os.path.join(args.out, "keypoints"), {"rows": rows, "args": vars(args)}, table)
     return 0

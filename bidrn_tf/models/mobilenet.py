@@ -27,6 +27,10 @@ Choices where the paper is silent (its appendix only says the modules were "inte
   G-FUR of the block already carry a full-precision path through every shape change. Pass another
   ``bidrn_config`` to switch (e.g. ``block_residual="fp"``).
 * The stem keeps full precision and uses hardtanh in the binary rows (as the ResNets do).
+* Full-precision convolutions (the stem; in ``fp`` every convolution) start at N(0, 1e-3) by default, as the
+  ResNets of ``bidrn_tf.models.backbones`` (Hand4Whole's ``init_weights``); ``fp_init="he"`` gives He-normal
+  over the fan-out (``nn.layers.fp_conv_initializer``). For a depthwise 3x3 kernel (k, k, C, 1) the fan-out
+  keras computes is k * k, the fan of one depthwise filter.
 """
 from __future__ import annotations
 
@@ -35,7 +39,8 @@ import tensorflow as tf
 import bidrn_tf  # noqa: F401
 from bidrn_tf.models.config import BiDRNConfig
 from bidrn_tf.nn import blocks
-from bidrn_tf.nn.layers import batch_norm, binary_conv2d, binary_depthwise_conv2d, hardtanh
+from bidrn_tf.nn.layers import (FP_CONV_INITS, batch_norm, binary_conv2d, binary_depthwise_conv2d,
+                                fp_conv_initializer, hardtanh)
 
 MOBILENET_METHODS = ("fp", "bnn", "bidrn")
 BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
@@ -44,22 +49,19 @@ STEM_CHANNELS = 32
 MOBILENET_BIDRN = BiDRNConfig(block_residual="duplicate")  # the default BiDRN switches of this family
 
 
-def _fp_init():
-    return tf.keras.initializers.RandomNormal(stddev=1e-3)
-
-
-def _stem(x, activation: str):
+def _stem(x, activation: str, fp_init: str):
     x = tf.keras.layers.Conv2D(STEM_CHANNELS, 3, strides=2, padding="same", use_bias=False, name="conv1",
-                               kernel_initializer=_fp_init())(x)
+                               kernel_initializer=fp_conv_initializer(fp_init))(x)
     x = batch_norm(name="bn1")(x)
     return (tf.keras.layers.ReLU(name="relu1") if activation == "relu" else hardtanh(name="hardtanh1"))(x)
 
 
-def _fp_block(x, filters, stride, name):
+def _fp_block(x, filters, stride, name, fp_init: str):
     x = tf.keras.layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw",
-                                        depthwise_initializer=_fp_init())(x)
+                                        depthwise_initializer=fp_conv_initializer(fp_init))(x)
     x = tf.keras.layers.ReLU(name=f"{name}_dw_relu")(batch_norm(name=f"{name}_dw_bn")(x))
-    x = tf.keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw", kernel_initializer=_fp_init())(x)
+    x = tf.keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw",
+                               kernel_initializer=fp_conv_initializer(fp_init))(x)
     return tf.keras.layers.ReLU(name=f"{name}_pw_relu")(batch_norm(name=f"{name}_pw_bn")(x))
 
 
@@ -103,6 +105,7 @@ def build_mobilenet_v1(
     weights: str | None = None,
     classifier_activation: str | None = "softmax",
     bidrn_config: BiDRNConfig | None = None,
+    fp_init: str = "hand4whole",
     name: str | None = None,
 ) -> tf.keras.Model:
     """Build a MobileNetV1 (width 1.0) backbone binarized with ``method``.
@@ -116,6 +119,8 @@ def build_mobilenet_v1(
         weights: None (random init) or a path to weights saved by ``model.save_weights``.
         classifier_activation: activation of the top layer (``None`` returns logits).
         bidrn_config: research switches for ``method="bidrn"`` (default ``MOBILENET_BIDRN``).
+        fp_init: initializer of the full-precision convolutions, one of ``nn.layers.FP_CONV_INITS``
+            (``"hand4whole"``: N(0, 1e-3); ``"he"``: He-normal over the fan-out).
     Returns:
         A ``tf.keras.Model`` named ``{method}_mobilenet_v1`` unless ``name`` is given.
     """
@@ -127,14 +132,17 @@ def build_mobilenet_v1(
         raise ValueError("include_top=True needs num_classes")
     if bidrn_config is not None and method != "bidrn":
         raise ValueError("bidrn_config applies to method='bidrn' only")
+    if fp_init not in FP_CONV_INITS:
+        raise ValueError(f"fp_init must be one of {FP_CONV_INITS}, got {fp_init!r}")
     cfg = bidrn_config or MOBILENET_BIDRN
 
     inputs = tf.keras.Input(shape=tuple(input_shape), name="image")
-    x = _stem(inputs, "relu" if method == "fp" else (cfg.stem_activation if method == "bidrn" else "hardtanh"))
+    x = _stem(inputs, "relu" if method == "fp" else (cfg.stem_activation if method == "bidrn" else "hardtanh"),
+              fp_init)
     for i, (filters, stride) in enumerate(BLOCKS, 1):
         block_name = f"block{i}"
         if method == "fp":
-            x = _fp_block(x, filters, stride, block_name)
+            x = _fp_block(x, filters, stride, block_name, fp_init)
         elif method == "bnn":
             x = _bnn_block(x, filters, stride, block_name)
         else:

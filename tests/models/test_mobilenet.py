@@ -123,10 +123,33 @@ def test_every_binary_kernel_gets_a_gradient(method):
     (dict(method="fp", input_shape=(16, 16, 3)), "input_shape"),
     (dict(method="fp", include_top=True), "num_classes"),
     (dict(method="bnn", bidrn_config=BiDRNConfig()), "bidrn_config"),
+    (dict(method="fp", fp_init="glorot"), "fp_init"),
 ])
 def test_bad_arguments_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_mobilenet_v1(**kwargs)
+
+
+@pytest.mark.parametrize("method", MOBILENET_METHODS)
+def test_fp_init_sets_every_full_precision_conv(method):
+    """"hand4whole": std 1e-3; "he": sqrt(2 / fan_out), fan_out = k * k * C_out for a convolution and k * k for
+    a depthwise (k, k, C, 1) kernel. Binary convolutions keep their latent initialisation either way."""
+    def fp_kernels(model):
+        return [(m.name, m.kernel if type(m) is tf.keras.layers.Conv2D else m.depthwise_kernel) for m in model.submodules
+                if type(m) in (tf.keras.layers.Conv2D, tf.keras.layers.DepthwiseConv2D)]
+
+    h4w = build_mobilenet_v1(method=method, input_shape=(64, 64, 3))
+    he = build_mobilenet_v1(method=method, input_shape=(64, 64, 3), fp_init="he")
+    assert len(fp_kernels(he)) == len(fp_kernels(h4w)) == (27 if method == "fp" else 1)  # stem + 13 x (dw, pw)
+    for name, kernel in fp_kernels(h4w):
+        assert np.std(kernel.numpy()) == pytest.approx(1e-3, rel=0.15), name
+    for name, kernel in fp_kernels(he):
+        k, _, _, c_out = kernel.shape
+        assert np.std(kernel.numpy()) == pytest.approx(np.sqrt(2.0 / (k * k * c_out)), rel=0.15), name
+    binary = [(a.kernel.numpy(), b.kernel.numpy()) for a, b in zip(h4w.submodules, he.submodules)
+              if isinstance(a, lq.layers.QuantConv2D)]
+    assert (len(binary) == 0) == (method == "fp")
+    assert all(np.std(a) == pytest.approx(np.std(b), rel=0.15) for a, b in binary)
 
 
 def test_keypoint_model_maps_a_flat_heatmap_to_the_crop_centre():
@@ -155,3 +178,20 @@ def test_keypoint_metric_and_control_are_analytic():
     assert mean_joint_control(data) == pytest.approx((0.0 + 5.0) / 2)  # mean (5, 10): distances 0 and 5
     with pytest.raises(ValueError, match="no joint"):
         mpjpe_px(joints, joints, np.zeros_like(mask))
+
+
+def test_keypoint_cli_passes_fp_init_and_keys_runs_by_it(monkeypatch, tmp_path):
+    """`benchmarks/keypoints.py --fp-init he` reaches the run; a He run never reuses a saved N(0, 1e-3) run."""
+    import bidrn_tf.apps.keypoints as app
+
+    seen = []
+    monkeypatch.setattr(app, "run", lambda methods, seeds, **kw: seen.append(kw) or {})
+    monkeypatch.setattr(app, "format_table", lambda rows, **kw: seen.append(kw) or "")
+    monkeypatch.setattr("bidrn_tf.fileio.write_report", lambda *a, **k: None)
+    assert app.main(["--methods", "fp", "--fp-init", "he", "--out", str(tmp_path)]) == 0
+    assert seen[0]["fp_init"] == "he" and seen[1]["fp_init"] == "he"
+    args = ("bidrn", 0, 24, 1e-3, 384, (128, 96), True)
+    assert app._key(*args) == "bidrn/0/24/0.001/384/128x96/head_bn"  # the key of runs saved before fp_init
+    assert app._key(*args, "he") != app._key(*args)
+    with pytest.raises(SystemExit):
+        app.main(["--fp-init", "glorot"])
