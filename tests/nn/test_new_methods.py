@@ -72,7 +72,7 @@ def test_recu_unit_scales_each_output_channel():
 
 
 # ---- FDA ----------------------------------------------------------------------------------------
-def _fourier(t, n, omega=1.0):
+def _fourier(t, n, omega=0.1):
     return (4 * omega / math.pi) * sum(np.cos((2 * i + 1) * omega * t) for i in range(n + 1))
 
 
@@ -84,9 +84,19 @@ def test_fda_sign_gradient_is_the_fourier_series_derivative_with_growing_terms()
     q.set_progress(1.0)  # n doubles over training: 9 -> 18
     _, g = value_and_grad(q, X)
     np.testing.assert_allclose(g, np.where(np.abs(X) <= 1, _fourier(X, 18), 0.0), rtol=1e-4, atol=1e-4)
-    # the truncated series integrates back to sign: sum of sin((2i+1) t)/(2i+1) * 4/pi -> sign
+    # the truncated series integrates back to sign: sum of sin((2i+1) w t)/(2i+1) * 4/pi -> sign
     t = 0.7
-    assert (4 / math.pi) * sum(math.sin((2 * i + 1) * t) / (2 * i + 1) for i in range(200)) == pytest.approx(1, abs=0.01)
+    assert (4 / math.pi) * sum(math.sin((2 * i + 1) * 0.1 * t) / (2 * i + 1) for i in range(2000)) == pytest.approx(
+        1, abs=0.01)
+
+
+def test_fda_gradient_never_reverses_on_the_clip_range_at_the_start():
+    """w = 0.1: with 9 terms the derivative is positive on all of [-1, 1] (first zero at pi / (2 * 10 * 0.1));
+    w = 1 would reverse it on a third of N(0, 1) inputs (first zero at 0.157)."""
+    t = np.linspace(-1, 1, 401).astype(np.float32)
+    _, g = value_and_grad(BinarySign("fda"), t)
+    assert g.min() > 0.5 and g.max() == pytest.approx(_fourier(0.0, 9), rel=1e-4)
+    assert _fourier(0.157, 9, omega=1.0) == pytest.approx(0.0, abs=0.05) and _fourier(0.23, 9, omega=1.0) < -2
 
 
 def test_fda_weights_are_scaled_signs():
