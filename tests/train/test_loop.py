@@ -240,7 +240,7 @@ def test_the_seed_sets_the_initial_weights(tiny_data, smplx_model_path, tmp_path
     built, build = [], whole_body.build_model
 
     class Built(Exception):
-        pass
+        """Raised as soon as the model is built: the run stops there."""
 
     def catch(**kw):
         built.append([w.copy() for w in build(**kw).get_weights()])
