@@ -269,7 +269,34 @@ def format_table(result: dict, head: str) -> str:
             per_seed.append(f"seed {s}: {order}, {share}")
         if per_seed:
             table += "\nPer seed (same seed for all three): " + "; ".join(per_seed) + ".\n"
+    if several and "bidrn" in points:
+        table += _against_bidrn(points)
     return table
+
+
+def _against_bidrn(points: dict) -> str:
+    """Markdown: every other binarized method against BiDRN, seed by seed (a seed fixes the batch order and
+    augmentation for every method; the initial weights differ with the architecture): the error differences
+    method - BiDRN per shared seed, their mean +- sample std and at how many seeds BiDRN is lower.
+    ``points``: {method: {seed: metric point}}; "" when no other binarized method shares a seed with BiDRN."""
+    rows = ""
+    for m, by_seed in points.items():
+        shared = [s for s in by_seed if s in points["bidrn"]]
+        if m in ("fp", "bidrn") or not shared:
+            continue
+        cells = []
+        for k in ("MPVPE_all", "PA_MPJPE_body"):
+            diff = [by_seed[s][k] - points["bidrn"][s][k] for s in shared]
+            mu, sd = _mean_std(diff)
+            cells += [", ".join(f"{d:+.1f}" for d in diff), f"{mu:+.1f} +- {sd:.1f}",
+                      f"{sum(d > 0 for d in diff)} of {len(diff)}"]
+        rows += f"| {m} | {', '.join(str(s) for s in shared)} | " + " | ".join(cells) + " |\n"
+    if not rows:
+        return ""
+    return ("\nEvery other binarized method minus BiDRN, seed by seed (positive: BiDRN lower):\n\n"
+            "| method | seeds | MPVPE_all difference per seed | mean +- sample std | BiDRN lower at "
+            "| PA_MPJPE_body difference per seed | mean +- sample std | BiDRN lower at |\n"
+            "|---|---|---|---|---|---|---|---|\n" + rows)
 
 
 def main(argv=None) -> int:

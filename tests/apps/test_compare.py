@@ -105,12 +105,31 @@ def test_seeds_give_means_spread_and_the_gap_per_seed(tmp_path):
     assert "| fp | 5.00 |" in lines  # images/s: mean of the two runs
     assert "BiDRN closes 60 % of the FP-BNN gap" in table  # (255 - 225) / (255 - 205)
     assert "seed 0: FP < BiDRN < BNN, 50 %" in table and "seed 1: FP < BiDRN < BNN, 75 %" in table
+    # BNN - BiDRN per seed: 260 - 230 and 250 - 220; PA_MPJPE_body is half of it
+    assert "| bnn | 0, 1 | +30.0, +30.0 | +30.0 +- 0.0 | 2 of 2 | +15.0, +15.0 | +15.0 +- 0.0 | 2 of 2 |" in lines
+    assert not any(line.startswith("| fp | 0, 1 | +") for line in lines)  # FP is not a binarized method
     plot_curves(result, str(tmp_path / "c.png"), title="t")
     assert cv2.imread(str(tmp_path / "c.png")) is not None
     result["methods"]["bidrn"]["runs"][1]["curve"].insert(0, point(50, 400.0))
     result["methods"]["bidrn"]["runs"][1]["curve"].pop()  # seed 1 of bidrn only reached step 50
     with pytest.raises(ValueError, match="share no evaluated step"):
         format_table(result, "")
+
+
+def test_every_binarized_method_against_bidrn_on_the_seeds_they_share():
+    """Differences method - BiDRN only on shared seeds, their mean and sample std, and the count of seeds at
+    which BiDRN is lower; a method ahead of BiDRN at one seed shows it."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+    by = lambda **seeds: {"runs": {int(s[1:]): {"curve": [point(100, v, body=v)], "images_per_second": None}  # noqa: E731
+                                   for s, v in seeds.items()}}
+    result = {"control": control, "methods": {"fp": by(s0=200.0, s1=200.0), "bidrn": by(s0=230.0, s1=220.0, s2=225.0),
+                                              "reactnet": by(s0=250.0, s1=210.0, s2=245.0), "bireal": by(s2=240.0)}}
+    lines = format_table(result, "").splitlines()
+    # reactnet - bidrn: +20, -10, +20 -> mean +10, sample std sqrt(((10)^2 + (20)^2 + (10)^2) / 2) = 17.3
+    assert "| reactnet | 0, 1, 2 | +20.0, -10.0, +20.0 | +10.0 +- 17.3 | 2 of 3 | +20.0, -10.0, +20.0 | +10.0 +- 17.3 | 2 of 3 |" in lines
+    assert "| bireal | 2 | +15.0 | +15.0 +- 0.0 | 1 of 1 | +15.0 | +15.0 +- 0.0 | 1 of 1 |" in lines
+    result["methods"].pop("reactnet"), result["methods"].pop("bireal")
+    assert "minus BiDRN" not in format_table(result, "")
 
 
 def test_run_dirs_keep_seed_0_where_comparisons_without_seeds_put_it(tmp_path):
