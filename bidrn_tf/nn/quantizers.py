@@ -76,14 +76,18 @@ def recu_sign_grad(x: tf.Tensor) -> tf.Tensor:
 
 
 def fourier_sign_grad(x: tf.Tensor, terms, omega: float = FDA_OMEGA, max_terms: int = FDA_TERMS[1]) -> tf.Tensor:
-    """FDA: (4 omega / pi) sum_{i=0}^{terms} cos((2i + 1) omega x) on [-1, 1], 0 elsewhere.
+    """FDA: (4 omega / pi) sum_{i=0}^{n} cos((2i + 1) omega x) on [-1, 1], 0 elsewhere; n = min(floor(terms),
+    max_terms), ``terms`` may be a tensor (the schedule).
 
-    ``terms`` may be a tensor (the schedule); the sum runs to ``max_terms`` with the higher terms masked.
+    Evaluated in closed form, sum_{i=0}^{n} cos((2i + 1) u) = sin(2 (n + 1) u) / (2 sin u) with u = omega x
+    (n + 1 where sin u = 0): one sine pair per element instead of n + 1 cosines (the summed form made FDA's
+    training step several times slower than the other methods'). Same shape as ``x``.
     """
-    i = tf.range(max_terms + 1, dtype=x.dtype)
-    on = tf.cast(i <= tf.cast(terms, x.dtype), x.dtype)
-    k = 2.0 * i + 1.0
-    series = tf.reduce_sum(tf.cos(x[..., None] * (k * omega)) * on, -1)
+    n1 = tf.minimum(tf.floor(tf.cast(terms, x.dtype)), float(max_terms)) + 1.0
+    u = omega * x
+    s = tf.sin(u)
+    at_zero = tf.abs(s) < 1e-6
+    series = tf.where(at_zero, n1 * tf.ones_like(x), tf.sin(2.0 * n1 * u) / (2.0 * tf.where(at_zero, tf.ones_like(s), s)))
     return tf.where(tf.abs(x) <= 1.0, (4.0 * omega / math.pi) * series, tf.zeros_like(x))
 
 
