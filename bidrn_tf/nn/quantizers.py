@@ -87,7 +87,8 @@ def fourier_sign_grad(x: tf.Tensor, terms, omega: float = FDA_OMEGA, max_terms: 
     u = omega * x
     s = tf.sin(u)
     at_zero = tf.abs(s) < 1e-6
-    series = tf.where(at_zero, n1 * tf.ones_like(x), tf.sin(2.0 * n1 * u) / (2.0 * tf.where(at_zero, tf.ones_like(s), s)))
+    ratio = tf.sin(2.0 * n1 * u) / (2.0 * tf.where(at_zero, tf.ones_like(s), s))
+    series = tf.where(at_zero, n1 * tf.ones_like(x), ratio)
     return tf.where(tf.abs(x) <= 1.0, (4.0 * omega / math.pi) * series, tf.zeros_like(x))
 
 

@@ -4,7 +4,7 @@ import os
 import cv2
 import pytest
 
-from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves, run_dir
+from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves, run_dir, seeds_needed
 
 
 def point(step, v, body=1.0):
@@ -144,3 +144,19 @@ def test_seeds_are_checked_before_anything_is_written(tmp_path):
         with pytest.raises(ValueError, match="seeds must be distinct non-negative integers"):
             compare(["fp"], steps=2, eval_every=1, seeds=bad, out=str(tmp_path / "c"))
     assert not os.path.exists(tmp_path / "c")
+
+
+def test_resolution_of_the_seeds_from_the_pooled_spread():
+    """Analytic values: every method's three seeds spread by sample std 5 mm, so the pooled spread is 5 mm with
+    6 degrees of freedom; z_0.975 + z_0.8 = 2.8016; smallest resolved difference 2.8016 * 5 * sqrt(2 / 3) =
+    11.4 mm; seeds for the FP-BNN gap of 10 mm: 2 (2.8016 * 5 / 10)^2 = 3.92 -> 4; for 4 mm: 24.5 -> 25."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+    by = lambda *values: {"runs": {s: {"curve": [point(100, v)], "images_per_second": None}  # noqa: E731
+                                   for s, v in enumerate(values)}}
+    result = {"control": control, "methods": {"fp": by(245.0, 250.0, 255.0), "bnn": by(255.0, 260.0, 265.0),
+                                              "bidrn": by(250.0, 255.0, 260.0), "xnor": by(270.0)}}
+    table = format_table(result, "")
+    assert "pooled over 3 methods with several seeds: 5.0 mm (6 degrees of freedom)" in table
+    assert "With 3 seeds per method, a difference between two methods' means smaller than 11.4 mm" in table
+    assert "The FP-BNN gap here (10.0 mm) needs 4 seeds per method; 40 % of it (4.0 mm) needs 25." in table
+    assert seeds_needed(10.0, 5.0) == 4 and seeds_needed(-4.0, 5.0) == 25 and seeds_needed(20.0, 5.0) == 1
