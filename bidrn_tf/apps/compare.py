@@ -285,15 +285,19 @@ def format_table(result: dict, head: str) -> str:
     return table
 
 
+def _z(alpha: float = 0.05, power: float = 0.8) -> float:
+    """z_{1 - alpha/2} + z_power of the standard normal (2.8016 for a two-sided 5 % test at 80 % power)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+
+
 def seeds_needed(difference: float, spread: float, *, alpha: float = 0.05, power: float = 0.8) -> int:
     """Seeds per method for a two-sided test at level ``alpha`` to find a true difference ``difference``
     between two methods' means with probability ``power``, when one run's error spreads with sample std
     ``spread`` over seeds: n = 2 ((z_{1 - alpha/2} + z_power) spread / difference)^2, rounded up (normal
     approximation: with few seeds the t-distribution asks for a few more)."""
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
-    return math.ceil(2 * (z * spread / abs(difference)) ** 2)
+    return math.ceil(2 * (_z(alpha, power) * spread / abs(difference)) ** 2)
 
 
 def _resolution(points: dict, means: dict) -> str:
@@ -301,14 +305,12 @@ def _resolution(points: dict, means: dict) -> str:
     over the methods with more than one seed (sample variances weighted by their degrees of freedom), the
     smallest difference between two methods' means that a 5 %-level test finds with 80 % power at the
     typical seed count, and, when FP and BNN ran, the seeds per method that the FP-BNN gap and 40 % of it
-    (the margin by which BiDRN must beat FP's side for "closes 60 % of the gap") would need."""
-    from statistics import NormalDist
-
+    would need (40 %: the farthest BiDRN may sit from FP and still close 60 % of the gap)."""
     runs = [[p["MPVPE_all"] for p in by_seed.values()] for by_seed in points.values() if len(by_seed) > 1]
     dof = sum(len(r) - 1 for r in runs)
     pooled = math.sqrt(sum((len(r) - 1) * _mean_std(r)[1] ** 2 for r in runs) / dof)
     n = sorted(len(by_seed) for by_seed in points.values())[len(points) // 2]
-    z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
+    z = _z()
     text = (f"\nSeed-to-seed spread of MPVPE_all, pooled over {len(runs)} methods with several seeds: {pooled:.1f} mm "
             f"({dof} degrees of freedom). With {n} seeds per method, a difference between two methods' means "
             f"smaller than {z * pooled * math.sqrt(2 / max(n, 1)):.1f} mm is found less than 80 % of the time "
