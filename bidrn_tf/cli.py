@@ -70,7 +70,7 @@ def add_budget_arguments(ap: argparse.ArgumentParser, *, steps: int, out: str) -
 def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
     """The switches for training from scratch (README "Comparison settings"), defaults Hand4Whole's:
     ``--feature-bn``, ``--rotation-init``, ``--fp-init`` (``ModelConfig``, see :func:`model_switches`) and
-    ``--pose-loss`` (``TrainConfig.pose_loss``)."""
+    ``--pose-loss`` (``TrainConfig.pose_loss``); ``--body-hw`` replaces the preset's body-backbone input size."""
     from bidrn_tf.models.heads import ROTATION_INITS
     from bidrn_tf.nn.layers import FP_CONV_INITS
     from bidrn_tf.train.losses import POSE_LOSSES
@@ -85,8 +85,18 @@ def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
                          "(ModelConfig.fp_init)")
     ap.add_argument("--pose-loss", default="axis_angle", choices=POSE_LOSSES,
                     help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices (TrainConfig.pose_loss)")
+    ap.add_argument("--body-hw", type=_body_size, nargs=2, default=None, metavar=("H", "W"),
+                    help="input size of the body backbone (ModelConfig.body_hw; default: the preset's, e.g. tiny "
+                         "64 48, whose ResNet features are 2x2); sides >= 32")
+
+
+def _body_size(text: str) -> int:
+    """A body-backbone input side: at least 32 px (the ResNet's stride: one feature cell per 32 px)."""
+    return _int_at_least(text, 32)
 
 
 def model_switches(args: argparse.Namespace) -> dict:
-    """The ``ModelConfig`` fields set by :func:`add_scratch_switches`, for ``dataclasses.replace``."""
-    return {"feature_bn": args.feature_bn, "rotation_init": args.rotation_init, "fp_init": args.fp_init}
+    """The ``ModelConfig`` fields set by :func:`add_scratch_switches`, for ``dataclasses.replace`` (``body_hw``
+    only when ``--body-hw`` was given)."""
+    return {"feature_bn": args.feature_bn, "rotation_init": args.rotation_init, "fp_init": args.fp_init,
+            **({"body_hw": tuple(args.body_hw)} if args.body_hw else {})}

@@ -74,7 +74,7 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     monkeypatch.setattr(app, "compare", lambda methods, **kw: seen.append(kw) or {"methods": {}})
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
-                     "matrix", "--fp-init", "he"]) == 2  # nothing trained: no table
+                     "matrix", "--fp-init", "he", "--body-hw", "128", "96"]) == 2  # nothing trained: no table
     assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
     assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
@@ -83,8 +83,11 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
         "feature_bn": True, "rotation_init": "rest", "pose_loss": "matrix", "fp_init": "he"}
     assert {k: default[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
         "feature_bn": False, "rotation_init": "hand4whole", "pose_loss": "axis_angle", "fp_init": "hand4whole"}
+    assert (switched["body_hw"], "body_hw" in default) == ((128, 96), False)  # default: the preset's
     with pytest.raises(SystemExit):
         app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])
+    with pytest.raises(SystemExit):  # smaller than one feature cell of the ResNet
+        app.main(["--methods", "fp", "--out", out, "--body-hw", "16", "48"])
 
 
 def test_seeds_give_means_spread_and_the_gap_per_seed(tmp_path):

@@ -222,11 +222,11 @@ def test_cli_switches_reach_the_train_config(tiny_data, smplx_model_path, tmp_pa
     monkeypatch.setattr(loop, "train", lambda cfg: seen.append(cfg) or {})
     out = str(tmp_path / "run")
     assert loop.main(_train_cmd(tiny_data, smplx_model_path, out, "--feature-bn", "--rotation-init", "rest",
-                                "--pose-loss", "matrix", "--fp-init", "he")[2:]) == 0
+                                "--pose-loss", "matrix", "--fp-init", "he", "--body-hw", "128", "96")[2:]) == 0
     assert loop.main(_train_cmd(tiny_data, smplx_model_path, out)[2:]) == 0
     switched, default = seen
     assert (switched.pose_loss, switched.model_config.feature_bn, switched.model_config.rotation_init,
-            switched.model_config.fp_init) == ("matrix", True, "rest", "he")
+            switched.model_config.fp_init, switched.model_config.body_hw) == ("matrix", True, "rest", "he", (128, 96))
     assert switched.model_config.image_hw == (128, 96)  # on top of the preset
     assert (default.pose_loss, default.model_config) == ("axis_angle", loop.PRESETS["tiny"])
 
