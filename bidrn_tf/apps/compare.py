@@ -10,7 +10,9 @@ model, its BatchNorm statistics re-estimated on training batches (precise BN, ``
 moving statistics as trained, ``--bn moving``), and validation MPVPE / PA-MPVPE / PA-MPJPE measured; the
 points are kept in ``<out>/<method>/curve.json``. The control row (``train.diagnostics.mean_pose_control``)
 predicts the training set's mean parameters (the root rotation included), so "learned something" is a
-number; a second row gives the mean pose each person's true root rotation (an oracle, not a control).
+number; a second row gives the mean pose each person's true root rotation (an oracle, not a control), and
+a closing sentence the oracles that take more parameter groups from the truth (``error_budget``): what each
+group costs in the metrics.
 
 Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
 and the spread and per-seed values; the control, images/s) and ``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
@@ -124,7 +126,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     from bidrn_tf.data.synthetic import generate
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
-    from bidrn_tf.train.diagnostics import mean_pose_control
+    from bidrn_tf.train.diagnostics import error_budget
 
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
@@ -144,8 +146,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
                               body_hw=tuple(body_hw) if body_hw else PRESETS[preset].body_hw)
     joints = ground_truth(train_people, smplx)["joints"]
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
-    control = mean_pose_control(train_people, val_people, smplx)
-    oracle = mean_pose_control(train_people, val_people, smplx, root="true")
+    budget = error_budget(train_people, val_people, smplx)  # row 0: the control, row 1: the true-root oracle
+    control, oracle = budget[0][1], budget[1][1]
     results = {}
     for method in methods:
         for seed in seeds:
@@ -154,7 +156,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
                            pose_loss=pose_loss, report_only=report_only)
             if run is not None:
                 results.setdefault(method, {"runs": {}})["runs"][seed] = run
-    return {"control": control, "true_root_oracle": oracle, "methods": results}
+    return {"control": control, "true_root_oracle": oracle, "methods": results,
+            "error_budget": [{"truth": list(truth), **row} for truth, row in budget]}
 
 
 def _runs(result: dict):
@@ -284,7 +287,21 @@ def format_table(result: dict, head: str) -> str:
         table += _against_bidrn(points)
     if several:
         table += _resolution(points, means)
+    if result.get("error_budget"):
+        table += _budget_sentence(result["error_budget"])
     return table
+
+
+def _budget_sentence(budget: list) -> str:
+    """What the metrics charge for: MPVPE_all and PA_MPJPE_body of the mean-pose control and of the oracles
+    that take one more parameter group from each validation person (``train.diagnostics.error_budget``)."""
+    parts = []
+    for row in budget:
+        name = f"+ true {row['truth'][-1]}" if row["truth"] else "mean pose (control)"
+        parts.append(f"{name} {row['MPVPE_all']:.1f} / {row['PA_MPJPE_body']:.1f}")
+    return ("\nWhat the metrics charge for (MPVPE_all / PA_MPJPE_body, mm, of the mean pose with more and more "
+            "parameter groups taken from each validation person; what the last row leaves is the shape): "
+            + "; ".join(parts) + ".\n")
 
 
 def _z(alpha: float = 0.05, power: float = 0.8) -> float:

@@ -6,8 +6,10 @@
 * :class:`SignFlips`: per step, which latent weights of the binary convolutions changed sign - the share of
   weights that ever flipped is how much of the binary network the gradient actually moves;
 * :func:`mean_pose_control`: the "learned nothing" baseline - every validation person predicted with the
-  training set's mean SMPL-X parameters, the root pose included (``root="mean"``); ``root="true"`` gives
-  every person its own root pose instead (an oracle: what the mean body, hands and face alone cost);
+  training set's mean SMPL-X parameters, the root pose included; ``truth=("root",)`` gives every person its
+  own root pose instead (an oracle: what the mean body, hands and face alone cost), and any other
+  ``TRUTH_GROUPS``;
+* :func:`error_budget`: the oracles one group at a time - what share of a metric each parameter group is;
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
 """
 from __future__ import annotations
@@ -83,31 +85,37 @@ class SignFlips:
                 "last_step_flipped": self.last_share}
 
 
-def mean_pose_control(train_people, val_people, smplx_model: str, *, root: str = "mean") -> dict:
-    """Metrics (mm) of predicting every validation person with the training set's mean body pose, hand poses,
-    jaw pose, betas and expression, and
+# the parameter groups an oracle can take from the truth (``mean_pose_control(truth=...)``)
+TRUTH_GROUPS = {"root": ("global_orient",), "body": ("body_pose",), "hands": ("left_hand_pose", "right_hand_pose"),
+                "face": ("jaw_pose", "expression"), "shape": ("betas",)}
 
-    * ``root="mean"`` (the control): the training set's mean root rotation, the chordal L2 mean of the
-      rotations (``scipy.spatial.transform.Rotation.mean``; averaging axis-angle vectors would be wrong
-      near pi, where the generated people's camera-space root poses are);
-    * ``root="true"`` (an oracle, not a control): each person's own root pose - what the mean body, hands
-      and face alone cost once the root rotation, which dominates MPVPE, is known.
 
-    Translation is each person's own (MPVPE is measured after aligning the pelvis, so it does not count)."""
+def mean_pose_control(train_people, val_people, smplx_model: str, *, truth=()) -> dict:
+    """Metrics (mm) of predicting every validation person with the training set's mean SMPL-X parameters:
+    the mean body pose, hand poses, jaw pose, betas and expression, and the mean root rotation (the chordal
+    L2 mean of the rotations, ``scipy.spatial.transform.Rotation.mean``; averaging axis-angle vectors would
+    be wrong near pi, where the generated people's camera-space root poses are).
+
+    ``truth``: names of ``TRUTH_GROUPS`` taken from each person instead of the mean - an oracle, not a
+    control. ``truth=("root",)``: what the mean body, hands and face alone cost once the root rotation,
+    which a model has to predict, is known. Translation is each person's own (MPVPE is measured after
+    aligning the pelvis, so it does not count)."""
     from scipy.spatial.transform import Rotation
 
+    from bidrn_tf.data.pipeline import ground_truth
     from bidrn_tf.evaluate import metrics
     from bidrn_tf.smplx import SMPLXLayer
     from bidrn_tf.smplx.model_file import load
     from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
-    from bidrn_tf.data.pipeline import ground_truth
 
-    if root not in ("mean", "true"):
-        raise ValueError(f"root must be 'mean' or 'true', got {root!r}")
-    keys = ("body_pose", "left_hand_pose", "right_hand_pose", "jaw_pose", "betas", "expression")
+    unknown = [g for g in truth if g not in TRUTH_GROUPS]
+    if isinstance(truth, str) or unknown:
+        raise ValueError(f"truth must be a collection of {tuple(TRUTH_GROUPS)}, got {truth!r}")
+    own = {k for g in truth for k in TRUTH_GROUPS[g]}
+    keys = [k for g in TRUTH_GROUPS.values() for k in g]
     fitted = [p for p in train_people if p.params is not None]
     mean = {k: np.mean([p.params[k] for p in fitted], 0) for k in keys}
-    mean_root = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in fitted])).mean().as_rotvec()
+    mean["global_orient"] = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in fitted])).mean().as_rotvec()
     arrays = load(smplx_model)
     regions = dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
                    hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
@@ -115,10 +123,18 @@ def mean_pose_control(train_people, val_people, smplx_model: str, *, root: str =
     layer = SMPLXLayer(smplx_model)
     rows = []
     for p, g in zip(val_people, gt):
-        params = {k: tf.constant(v[None], tf.float32) for k, v in mean.items()}
-        orient = p.params["global_orient"] if root == "true" else mean_root
-        params["global_orient"] = tf.constant(np.asarray(orient, np.float32)[None])
+        params = {k: tf.constant(np.asarray(p.params[k] if k in own else mean[k], np.float32)[None]) for k in keys}
         params["transl"] = tf.constant(p.params["transl"][None])
         v = layer(params)["vertices"].numpy()[0].astype(np.float64)
         rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))
     return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
+
+
+def error_budget(train_people, val_people, smplx_model: str) -> list:
+    """``[(groups, metrics)]``: the mean-pose control, then the oracle with one more ``TRUTH_GROUPS`` group
+    from the truth at each row (root; + body; + hands; + face, i.e. everything but the shape, whose cost is
+    what that last row leaves): how much of each metric every parameter group is. On the generated people,
+    for example, the mean body pose is almost all of MPVPE_all once the root is known (README, issue 12)."""
+    order = ("root", "body", "hands", "face")
+    return [(order[:i], mean_pose_control(train_people, val_people, smplx_model, truth=order[:i]))
+            for i in range(len(order) + 1)]

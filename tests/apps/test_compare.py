@@ -34,6 +34,11 @@ def test_table_has_the_control_row_and_the_last_points(tmp_path):
     worse = _result()
     worse["methods"]["fp"]["runs"][0]["curve"][-1]["MPVPE_all"] = 230.0
     assert "FP is 30.0 mm above the control (15 %)" in format_table(worse, "")
+    budget = [{"truth": truth, **point(0, v, body=b)} for truth, v, b in
+              (([], 263.8, 118.1), (["root"], 221.9, 118.1), (["root", "body"], 19.8, 10.3))]
+    assert "What the metrics charge for" not in table
+    assert ("mean pose (control) 263.8 / 118.1; + true root 221.9 / 118.1; + true body 19.8 / 10.3."
+            in format_table({**_result(), "error_budget": budget}, ""))
 
 
 def test_curves_are_a_png(tmp_path):

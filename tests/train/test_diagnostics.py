@@ -6,7 +6,7 @@ from helpers import make_agora
 
 from bidrn_tf.data.agora import load_agora
 from bidrn_tf.models.batchnorm import precise_batchnorm
-from bidrn_tf.train.diagnostics import SignFlips, binary_kernels, block_activation_std, mean_pose_control
+from bidrn_tf.train.diagnostics import SignFlips, binary_kernels, block_activation_std, error_budget, mean_pose_control
 
 
 def test_precise_batchnorm_is_the_mean_of_the_batch_statistics(rng):
@@ -74,7 +74,22 @@ def test_mean_pose_control_turns_everyone_by_the_mean_root_rotation(tmp_path, sm
         turned.append(type(p)(**{**p.__dict__, "params": {**p.params, "global_orient": orient}}))
     assert mean_pose_control(turned, people, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
     # each person's own root (the oracle row) is exact on the turned people; the mean root is not
-    assert mean_pose_control(turned, turned, smplx_model_path, root="true")["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
+    assert mean_pose_control(turned, turned, smplx_model_path, truth=("root",))["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
     assert mean_pose_control(turned, turned, smplx_model_path)["MPVPE_all"] > 10.0
-    with pytest.raises(ValueError, match="root must be"):
-        mean_pose_control(turned, turned, smplx_model_path, root="median")
+    for bad in ("root", ("root", "pelvis")):  # a bare string would be read letter by letter
+        with pytest.raises(ValueError, match="truth must be"):
+            mean_pose_control(turned, turned, smplx_model_path, truth=bad)
+
+
+def test_error_budget_charges_each_group_to_its_own_row(tmp_path, smplx_model_path):
+    """Two persons who differ only in the body pose: the control and the root-only oracle see the body
+    pose's error; from the row that adds the body pose on, every metric is 0 (hands, face, shape equal)."""
+    people = load_agora(make_agora(str(tmp_path)), "train")  # two persons with the same parameters
+    bent = dict(people[1].params, body_pose=people[1].params["body_pose"] + 0.3)
+    people[1] = type(people[1])(**{**people[1].__dict__, "params": bent})
+    budget = error_budget(people, people, smplx_model_path)
+    assert [truth for truth, _ in budget] == [(), ("root",), ("root", "body"), ("root", "body", "hands"),
+                                              ("root", "body", "hands", "face")]
+    costs = [row["MPVPE_all"] for _, row in budget]
+    assert costs[0] > 10.0 and costs[1] > 10.0
+    assert costs[2:] == pytest.approx([0.0] * 3, abs=1e-2)
