@@ -100,6 +100,12 @@ def mean_pose_control(train_people, val_people, smplx_model: str, *, truth=()) -
     control. ``truth=("root",)``: what the mean body, hands and face alone cost once the root rotation,
     which a model has to predict, is known. Translation is each person's own (MPVPE is measured after
     aligning the pelvis, so it does not count)."""
+    return _oracles(train_people, val_people, smplx_model, [truth])[0]
+
+
+def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
+    """The metrics of :func:`mean_pose_control` for each ``truth`` of ``truths`` (one model load, one set of
+    ground-truth vertices and means for all of them)."""
     from scipy.spatial.transform import Rotation
 
     from bidrn_tf.data.pipeline import ground_truth
@@ -108,10 +114,9 @@ def mean_pose_control(train_people, val_people, smplx_model: str, *, truth=()) -
     from bidrn_tf.smplx.model_file import load
     from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
 
-    unknown = [g for g in truth if g not in TRUTH_GROUPS]
-    if isinstance(truth, str) or unknown:
-        raise ValueError(f"truth must be a collection of {tuple(TRUTH_GROUPS)}, got {truth!r}")
-    own = {k for g in truth for k in TRUTH_GROUPS[g]}
+    for truth in truths:
+        if isinstance(truth, str) or any(g not in TRUTH_GROUPS for g in truth):
+            raise ValueError(f"truth must be a collection of {tuple(TRUTH_GROUPS)}, got {truth!r}")
     keys = [k for g in TRUTH_GROUPS.values() for k in g]
     fitted = [p for p in train_people if p.params is not None]
     mean = {k: np.mean([p.params[k] for p in fitted], 0) for k in keys}
@@ -121,13 +126,18 @@ def mean_pose_control(train_people, val_people, smplx_model: str, *, truth=()) -
                    hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
     gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"]
     layer = SMPLXLayer(smplx_model)
-    rows = []
-    for p, g in zip(val_people, gt):
-        params = {k: tf.constant(np.asarray(p.params[k] if k in own else mean[k], np.float32)[None]) for k in keys}
-        params["transl"] = tf.constant(p.params["transl"][None])
-        v = layer(params)["vertices"].numpy()[0].astype(np.float64)
-        rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))
-    return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
+    results = []
+    for truth in truths:
+        own = {k for g in truth for k in TRUTH_GROUPS[g]}
+        rows = []
+        for p, g in zip(val_people, gt):
+            params = {k: tf.constant(np.asarray(p.params[k] if k in own else mean[k], np.float32)[None])
+                      for k in keys}
+            params["transl"] = tf.constant(p.params["transl"][None])
+            v = layer(params)["vertices"].numpy()[0].astype(np.float64)
+            rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))
+        results.append({k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES})
+    return results
 
 
 def error_budget(train_people, val_people, smplx_model: str) -> list:
@@ -136,5 +146,5 @@ def error_budget(train_people, val_people, smplx_model: str) -> list:
     what that last row leaves): how much of each metric every parameter group is. On the generated people,
     for example, the mean body pose is almost all of MPVPE_all once the root is known (README, issue 12)."""
     order = ("root", "body", "hands", "face")
-    return [(order[:i], mean_pose_control(train_people, val_people, smplx_model, truth=order[:i]))
-            for i in range(len(order) + 1)]
+    truths = [order[:i] for i in range(len(order) + 1)]
+    return list(zip(truths, _oracles(train_people, val_people, smplx_model, truths)))
