@@ -30,6 +30,19 @@ def _int_at_least(text: str, low: int) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    """argparse ``type=``: a finite number >= 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def check_outputs(**paths: str) -> None:
     """Check named output files before the work that produces them: each must differ from the others, must
     not be an existing directory, and its folder must exist or be creatable and be writable.
@@ -70,7 +83,7 @@ def add_budget_arguments(ap: argparse.ArgumentParser, *, steps: int, out: str) -
 def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
     """The switches for training from scratch (README "Comparison settings"), defaults Hand4Whole's:
     ``--feature-bn``, ``--rotation-init``, ``--fp-init`` (``ModelConfig``, see :func:`model_switches`) and
-    ``--pose-loss`` (``TrainConfig.pose_loss``); ``--body-hw`` replaces the preset's body-backbone input size."""
+    ``--pose-loss``, ``--root-pose-weight`` (``TrainConfig``); ``--body-hw`` replaces the preset's body-backbone input size."""
     from bidrn_tf.models.heads import ROTATION_INITS
     from bidrn_tf.nn.layers import FP_CONV_INITS
     from bidrn_tf.train.losses import POSE_LOSSES
@@ -84,7 +97,11 @@ def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
                     help="full-precision backbone convs start at N(0, 1e-3) (Hand4Whole) or He-normal "
                          "(ModelConfig.fp_init)")
     ap.add_argument("--pose-loss", default="axis_angle", choices=POSE_LOSSES,
-                    help="pose L1 on axis-angle vectors (Hand4Whole) or on rotation matrices (TrainConfig.pose_loss)")
+                    help="pose L1 on axis-angle vectors (Hand4Whole), on rotation matrices, or the rotation angle "
+                         "between prediction and target (geodesic) (TrainConfig.pose_loss)")
+    ap.add_argument("--root-pose-weight", type=_non_negative_float, default=0.0, metavar="W",
+                    help="W > 0: the root rotation as a loss term of its own with weight W (default 0: the root "
+                         "is 1 of the 55 rotations of the pose term, Hand4Whole) (TrainConfig.root_pose_weight)")
     ap.add_argument("--body-hw", type=_body_size, nargs=2, default=None, metavar=("H", "W"),
                     help="input size of the body backbone (ModelConfig.body_hw; default: the preset's, e.g. tiny "
                          "64 48, whose ResNet features are 2x2); sides >= 32")

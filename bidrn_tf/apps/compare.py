@@ -53,7 +53,7 @@ def _save_curve(path: str, *, method: str, seed: int, bn: str, points: list, ima
 
 def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, batch_size: int, lr: float,
              preset: str, cfg, smplx: str, data: str, calib, val_people, bn: str, pose_loss: str,
-             report_only: bool):
+             root_pose_weight: float, report_only: bool):
     """Train (or continue, or only read) one (method, seed) run; its {"curve", "images_per_second"} or None."""
     import tensorflow as tf
 
@@ -95,6 +95,7 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
     summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=where,
                                 preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
                                 checkpoint_every=eval_every, seed=seed, pose_loss=pose_loss,
+                                root_pose_weight=root_pose_weight,
                                 resume=os.path.exists(os.path.join(where, "run.json"))),
                     step_hook=hook)
     if not curve or curve[-1]["step"] != steps:  # a finished run resumed: nothing trained, evaluate the end
@@ -113,14 +114,14 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             num_train: int = 64, num_val: int = 16, seeds=(0,), data_seed: int = 0, bn: str = "precise",
             out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
             rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole",
-            body_hw: tuple | None = None) -> dict:
+            body_hw: tuple | None = None, root_pose_weight: float = 0.0) -> dict:
     """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
     {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
     same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
     saved so far, to its last point (runs without a curve are left out); a comparison still running in
     another process is not disturbed.
     ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's): these ``ModelConfig``
-    fields on top of the preset; ``pose_loss``: ``TrainConfig.pose_loss``."""
+    fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
@@ -153,7 +154,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         for seed in seeds:
             run = _run_one(method, seed, out=out, steps=steps, eval_every=eval_every, batch_size=batch_size, lr=lr,
                            preset=preset, cfg=cfg, smplx=smplx, data=data, calib=calib, val_people=val_people, bn=bn,
-                           pose_loss=pose_loss, report_only=report_only)
+                           pose_loss=pose_loss, root_pose_weight=root_pose_weight, report_only=report_only)
             if run is not None:
                 results.setdefault(method, {"runs": {}})["runs"][seed] = run
     return {"control": control, "true_root_oracle": oracle, "methods": results,
@@ -367,6 +368,10 @@ def _against_bidrn(points: dict) -> str:
             "|---|---|---|---|---|---|---|---|\n" + rows)
 
 
+POSE_LOSS_WORDS = {"axis_angle": "axis-angle (Hand4Whole)", "matrix": "rotation matrices",
+                   "geodesic": "the rotation angle (geodesic)"}
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -389,7 +394,8 @@ def main(argv=None) -> int:
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
                      data_seed=args.data_seed, bn=args.bn, out=args.out,
-                     report_only=args.report_only, pose_loss=args.pose_loss, **model_switches(args))
+                     report_only=args.report_only, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
+                     **model_switches(args))
     if not result["methods"]:
         print(f"error: no run of {args.methods} x seeds {args.seeds} has an evaluated point in {args.out}",
               file=sys.stderr)
@@ -401,7 +407,9 @@ def main(argv=None) -> int:
             f"{', '.join(map(str, args.seeds))}, BatchNorm statistics: {args.bn}"
             f"{', head-input BatchNorm' if args.feature_bn else ''}, rotation heads start at "
             f"{'the rest pose' if args.rotation_init == 'rest' else 'random rotations (Hand4Whole)'}, pose loss on "
-            f"{'rotation matrices' if args.pose_loss == 'matrix' else 'axis-angle (Hand4Whole)'}, full-precision convs "
+            f"{POSE_LOSS_WORDS[args.pose_loss]}"
+            f"{f' + the root rotation alone x {args.root_pose_weight:g}' if args.root_pose_weight else ''}, "
+            f"full-precision convs "
             f"start {'He-normal' if args.fp_init == 'he' else 'at N(0, 1e-3) (Hand4Whole)'}.\n\n")
     table = format_table(result, head)
     print("\n" + table)

@@ -206,8 +206,11 @@ _SPECS = {"image": None, **{k: (n,) for k, n in OUTPUT_SIZES.items()}, "joints_2
 
 
 def make_dataset(people, joints_cam, *, batch_size: int, training: bool, input_hw=(512, 384), seed: int = 0,
-                 epoch: int = 0, epochs: int = 1, skip_batches: int = 0, drop_remainder=None):
+                 epoch: int = 0, epochs: int = 1, skip_batches: int = 0, drop_remainder=None, augment=None):
     """A ``tf.data.Dataset`` of ``epochs`` epochs from ``epoch`` on of (batched) examples; see module docstring.
+
+    ``training``: shuffled epochs (``mixing.epoch_order``), last partial batch dropped, and augmented unless
+    ``augment=False`` (``augment`` defaults to ``training``).
 
     Each epoch is batched on its own (with ``drop_remainder``, its last partial batch is dropped), so the
     batches of epoch ``e`` are the same whether it is made alone or as part of several; one dataset over
@@ -218,6 +221,7 @@ def make_dataset(people, joints_cam, *, batch_size: int, training: bool, input_h
     from bidrn_tf.data.mixing import epoch_order
 
     drop = training if drop_remainder is None else drop_remainder
+    augment = training if augment is None else augment
     pairs = []
     for e in range(epoch, epoch + epochs):
         order = epoch_order(people, seed, e) if training else np.arange(len(people))
@@ -230,7 +234,7 @@ def make_dataset(people, joints_cam, *, batch_size: int, training: bool, input_h
     def load(pair):
         e, i = (int(v) for v in pair)
         rng = np.random.default_rng((seed, e, i))
-        ex = load_example(people[i], joints_cam[i], input_hw=input_hw, aug=augmentation(rng, training))
+        ex = load_example(people[i], joints_cam[i], input_hw=input_hw, aug=augmentation(rng, augment))
         return [np.asarray(ex[k], np.float32) for k in keys]
 
     def to_dict(pair):

@@ -84,3 +84,19 @@ def rot6d_to_axis_angle(x: tf.Tensor) -> tf.Tensor:
 def matrix_to_rot6d(rot: tf.Tensor) -> tf.Tensor:
     """(..., 3, 3) -> (..., 6): the first two columns, (3, 2) flattened row-major (inverse of the above)."""
     return tf.reshape(rot[..., :, :2], tf.concat([tf.shape(rot)[:-2], [6]], 0))
+
+
+def relative_angle(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """(..., 3, 3), (..., 3, 3) -> (...,): the angle in [0, pi] of the rotation taking ``a`` to ``b`` (the
+    geodesic distance on SO(3)).
+
+    With ``r = a^T b``: cos = (trace(r) - 1) / 2 and sin = |vee(r - r^T)| / 2, and the angle is their
+    ``atan2`` - accurate near 0 and near pi, where ``acos`` of the trace loses digits and has an infinite
+    derivative at 0. The norm is ``sqrt(|vee|^2 + 1e-12)``, so the gradient is finite (and 0) when ``a == b``
+    and the angle there is 5e-7 rad.
+    """
+    r = tf.linalg.matmul(a, b, transpose_a=True)
+    cos = (r[..., 0, 0] + r[..., 1, 1] + r[..., 2, 2] - 1.0) / 2.0
+    vee = tf.stack([r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]], -1)
+    sin = tf.sqrt(tf.reduce_sum(tf.square(vee), -1) + 1e-12) / 2.0
+    return tf.atan2(sin, cos)

@@ -70,7 +70,9 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     model_config: ModelConfig | None = None  # overrides the preset's ModelConfig (research switches)
-    pose_loss: str = "axis_angle"  # train.losses.POSE_LOSSES: Hand4Whole's axis-angle L1, or on rotation matrices
+    pose_loss: str = "axis_angle"  # train.losses.POSE_LOSSES: Hand4Whole's axis-angle L1, matrices or geodesic
+    root_pose_weight: float = 0.0  # > 0: the root rotation as a loss term of its own (train.losses.losses)
+    augment: bool = True  # False: training batches without augmentation (the overfit check, apps.overfit)
 
 
 def make_strategy(name: str):
@@ -153,9 +155,10 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
         raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
     if "model_config" in previous and from_dict(previous["model_config"]) != (cfg.model_config or PRESETS[cfg.preset]):
         raise TrainingError(f"{cfg.out!r} was trained with another model configuration: {previous['model_config']}")
-    if previous.get("pose_loss", "axis_angle") != cfg.pose_loss:
-        raise TrainingError(f"{cfg.out!r} was trained with pose loss {previous.get('pose_loss', 'axis_angle')!r}, "
-                            f"not {cfg.pose_loss!r}")
+    for name, default in (("pose_loss", "axis_angle"), ("root_pose_weight", 0.0), ("augment", True)):
+        if previous.get(name, default) != getattr(cfg, name):  # runs older than the field had its default
+            raise TrainingError(f"{cfg.out!r} was trained with {name} {previous.get(name, default)!r}, "
+                                f"not {getattr(cfg, name)!r}")
     started = committed_checkpoint(cfg.out) is not None or os.path.exists(os.path.join(cfg.out, "final"))
     if not started:
         print(f"NOTE: {cfg.out!r} holds a run that stopped before its first checkpoint: starting it again")
@@ -178,6 +181,13 @@ def _check_config(cfg: TrainConfig) -> None:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if not (isinstance(cfg.lr, (int, float)) and np.isfinite(cfg.lr) and cfg.lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {cfg.lr!r}")
+    from bidrn_tf.train.losses import POSE_LOSSES
+
+    if cfg.pose_loss not in POSE_LOSSES:
+        raise ValueError(f"pose_loss must be one of {POSE_LOSSES}, got {cfg.pose_loss!r}")
+    w = cfg.root_pose_weight
+    if isinstance(w, bool) or not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0):
+        raise ValueError(f"root_pose_weight must be a finite number >= 0, got {w!r}")
     if not os.path.isfile(cfg.smplx_model):
         raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
     if os.path.exists(cfg.out) and not os.path.isdir(cfg.out):
@@ -303,7 +313,7 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
     def step_fn(batch):
         with tf.GradientTape() as tape:
             outputs = model(batch["image"], training=True)
-            parts = losses(outputs, batch, model_cfg, pose_loss=cfg.pose_loss)
+            parts = losses(outputs, batch, model_cfg, pose_loss=cfg.pose_loss, root_pose_weight=cfg.root_pose_weight)
             total = tf.add_n(list(parts.values()))
             scaled = total * per_replica_scale
         grads = tape.gradient(scaled, model.trainable_variables)
@@ -334,8 +344,9 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
         while int(step.numpy()) < cfg.steps and not stop.requested:
             epoch, skip = divmod(int(step.numpy()), steps_per_epoch)
             epochs = -(-(skip + cfg.steps - int(step.numpy())) // steps_per_epoch)  # all the rest of the run
-            ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True, input_hw=model_cfg.image_hw,
-                              seed=cfg.seed, epoch=epoch, epochs=epochs, skip_batches=skip)
+            ds = make_dataset(people, joints, batch_size=cfg.batch_size, training=True, augment=cfg.augment,
+                              input_hw=model_cfg.image_hw, seed=cfg.seed, epoch=epoch, epochs=epochs,
+                              skip_batches=skip)
             for batch in strategy.experimental_distribute_dataset(ds):
                 total, parts = train_step(batch)
                 step.assign_add(1)
@@ -462,7 +473,7 @@ def main(argv=None) -> int:
             preset=args.preset, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
             checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
-            resume=args.resume, pose_loss=args.pose_loss,
+            resume=args.resume, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
             model_config=dataclasses.replace(PRESETS[args.preset], **model_switches(args))))
     except TrainingInterrupted as err:
         print(f"stopped: {err}", file=sys.stderr)

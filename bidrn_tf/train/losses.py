@@ -5,8 +5,9 @@
 
 =================  ========================================================================================
 ``pose``           SMPL-X poses (root, body, hands, jaw) - only for persons with parameters: L1 on the
-                   axis-angle vectors (``pose_loss="axis_angle"``, Hand4Whole's) or on the rotation matrices
-                   (``"matrix"``; see :func:`losses`)
+                   axis-angle vectors (``pose_loss="axis_angle"``, Hand4Whole's), on the rotation matrices
+                   (``"matrix"``) or the rotation angle between them (``"geodesic"``; see :func:`losses`)
+``root_pose``      only with ``root_pose_weight`` > 0: the root rotation alone, same distance, that weight
 ``shape``          betas;  ``expression``: expression coefficients
 ``joints_3d``      SMPL-X joints of the prediction, each relative to its group root (body: pelvis, hands:
                    wrists, face: neck), against the same of the ground truth (metres)
@@ -28,7 +29,7 @@ import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
 from bidrn_tf.ops import geometry
-from bidrn_tf.ops.rotations import axis_angle_to_matrix
+from bidrn_tf.ops.rotations import axis_angle_to_matrix, relative_angle
 from bidrn_tf.smplx.joints import BODY_POSITION_JOINTS, GROUP_ROOT, HAND_CHAINS, POSE_OUTPUTS
 
 
@@ -61,30 +62,52 @@ def _model_boxes(boxes: tf.Tensor, config) -> tf.Tensor:
     return tf.stack(out, 1)
 
 
+def _masked_mean(d, weight):
+    """Mean of ``d`` over the elements whose ``weight`` (broadcast to ``d``) is 1."""
+    w = tf.ones_like(d) * weight
+    return tf.reduce_sum(d * w) / tf.maximum(tf.reduce_sum(w), 1.0)
+
+
 def _masked_l1(a, b, weight):
     """Mean |a - b| over the elements whose ``weight`` (broadcast to ``a``) is 1."""
-    w = tf.ones_like(a) * weight
-    return tf.reduce_sum(tf.abs(a - b) * w) / tf.maximum(tf.reduce_sum(w), 1.0)
+    return _masked_mean(tf.abs(a - b), weight)
 
 
-POSE_LOSSES = ("axis_angle", "matrix")
+POSE_LOSSES = ("axis_angle", "matrix", "geodesic")
 
 
-def _as_pose_loss_values(pose: tf.Tensor, pose_loss: str) -> tf.Tensor:
-    """(B, 3K) axis-angle -> what the pose loss compares: the same, or the K rotation matrices (B, 9K)."""
+def pose_distance(pred: tf.Tensor, target: tf.Tensor, pose_loss: str) -> tf.Tensor:
+    """(B, 3K), (B, 3K) axis-angle -> the per-value distances the pose loss averages:
+
+    - ``"axis_angle"``: (B, 3K) ``|pred - target|`` on the axis-angle vectors (Hand4Whole);
+    - ``"matrix"``: (B, 9K) ``|R_pred - R_target|`` on the rotation matrices' entries;
+    - ``"geodesic"``: (B, K) the angle of ``R_pred^T R_target`` in radians (``ops.rotations.relative_angle``).
+    """
     if pose_loss == "axis_angle":
-        return pose
-    return tf.reshape(axis_angle_to_matrix(tf.reshape(pose, [-1, pose.shape[-1] // 3, 3])), [-1, 3 * pose.shape[-1]])
+        return tf.abs(pred - target)
+    k = pred.shape[-1] // 3
+    a = axis_angle_to_matrix(tf.reshape(pred, [-1, k, 3]))
+    b = axis_angle_to_matrix(tf.reshape(target, [-1, k, 3]))
+    if pose_loss == "matrix":
+        return tf.reshape(tf.abs(a - b), [-1, 9 * k])
+    return relative_angle(a, b)
 
 
-def losses(outputs: dict, targets: dict, config, pose_loss: str = "axis_angle") -> dict:
+def losses(outputs: dict, targets: dict, config, pose_loss: str = "axis_angle", root_pose_weight: float = 0.0) -> dict:
     """{name: scalar L1 loss}; see module docstring. ``config`` is the model's ``ModelConfig``.
 
-    ``pose_loss``: ``"axis_angle"`` (Hand4Whole) compares axis-angle vectors. Near a half turn two vectors of
-    almost the same rotation differ by up to 2 pi (``(pi - e) n`` and ``-(pi - e) n``), and a person upright
-    in camera space (y down) has a root rotation of about pi about x: the root targets are then bimodal and
-    the L1-optimal root lies between the modes. ``"matrix"`` compares rotation matrices, continuous in the
-    rotation (README "Comparison settings").
+    ``pose_loss`` (:func:`pose_distance`): ``"axis_angle"`` (Hand4Whole) compares axis-angle vectors. Near a
+    half turn two vectors of almost the same rotation differ by up to 2 pi (``(pi - e) n`` and
+    ``-(pi - e) n``), and a person upright in camera space (y down) has a root rotation of about pi about x:
+    the root targets are then bimodal and the L1-optimal root lies between the modes. ``"matrix"`` compares
+    rotation matrices, continuous in the rotation; but for a turn t about a coordinate axis its L1 is
+    2 (1 - cos t) + 2 |sin t|, which falls again after 3 pi / 4 (4.83) to 4 at a half turn: a local minimum
+    where twisted limbs stay (README "Overfit check"). ``"geodesic"`` is the rotation angle between
+    prediction and target, continuous and increasing up to a half turn.
+
+    ``root_pose_weight`` > 0 adds the term ``root_pose``: that weight times the same distance averaged over
+    the root rotation alone. In ``pose`` the root is 1 of 55 joints and is left to the joint losses, which
+    the hips and spine can satisfy with a wrong root.
 
     Parts a fit leaves out (``part_valid``: Human3.6M's hands and face, COCO-WholeBody's unfitted parts) are
     masked as in Hand4Whole: a hand's pose, finger joints and hand PositionNet targets; the face's jaw pose
@@ -96,15 +119,17 @@ def losses(outputs: dict, targets: dict, config, pose_loss: str = "axis_angle") 
                    "rhand_pose": part[:, 1:2], "jaw_pose": part[:, 2:3]}
     if pose_loss not in POSE_LOSSES:
         raise ValueError(f"pose_loss must be one of {POSE_LOSSES}, got {pose_loss!r}")
-    values = {k: (_as_pose_loss_values(outputs[k], pose_loss), _as_pose_loss_values(targets[k], pose_loss))
-              for k in POSE_OUTPUTS}
+    if not (isinstance(root_pose_weight, (int, float)) and np.isfinite(root_pose_weight) and root_pose_weight >= 0):
+        raise ValueError(f"root_pose_weight must be a finite number >= 0, got {root_pose_weight!r}")
+    dist = {k: pose_distance(outputs[k], targets[k], pose_loss) for k in POSE_OUTPUTS}
     out = {
-        "pose": _masked_l1(tf.concat([values[k][0] for k in POSE_OUTPUTS], -1),
-                           tf.concat([values[k][1] for k in POSE_OUTPUTS], -1),
-                           tf.concat([pose_weight[k] * tf.ones_like(values[k][1]) for k in POSE_OUTPUTS], -1)),
+        "pose": _masked_mean(tf.concat([dist[k] for k in POSE_OUTPUTS], -1),
+                             tf.concat([pose_weight[k] * tf.ones_like(dist[k]) for k in POSE_OUTPUTS], -1)),
         "shape": _l1(outputs["betas"], targets["betas"], valid),
         "expression": _l1(outputs["expression"], targets["expression"], part[:, 2]),
     }
+    if root_pose_weight:
+        out["root_pose"] = root_pose_weight * _masked_mean(dist["root_pose"], valid[:, None])
     j = outputs["smplx_joints"]
     joint_w = targets["joint_valid"][..., None]
     out["joints_3d"] = _masked_l1(j - tf.gather(j, GROUP_ROOT, axis=1), targets["joints_3d"], joint_w)

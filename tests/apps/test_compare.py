@@ -79,15 +79,16 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     monkeypatch.setattr(app, "compare", lambda methods, **kw: seen.append(kw) or {"methods": {}})
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
-                     "matrix", "--fp-init", "he", "--body-hw", "128", "96"]) == 2  # nothing trained: no table
+                     "matrix", "--fp-init", "he", "--body-hw", "128", "96", "--root-pose-weight", "2"]) == 2  # no table
     assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
     assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
     assert (default["seeds"], default["data_seed"]) == ([1, 2], 3)
-    assert {k: switched[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
-        "feature_bn": True, "rotation_init": "rest", "pose_loss": "matrix", "fp_init": "he"}
-    assert {k: default[k] for k in ("feature_bn", "rotation_init", "pose_loss", "fp_init")} == {
-        "feature_bn": False, "rotation_init": "hand4whole", "pose_loss": "axis_angle", "fp_init": "hand4whole"}
+    keys = ("feature_bn", "rotation_init", "pose_loss", "fp_init", "root_pose_weight")
+    assert {k: switched[k] for k in keys} == {
+        "feature_bn": True, "rotation_init": "rest", "pose_loss": "matrix", "fp_init": "he", "root_pose_weight": 2.0}
+    assert {k: default[k] for k in keys} == {"feature_bn": False, "rotation_init": "hand4whole",
+                                             "pose_loss": "axis_angle", "fp_init": "hand4whole", "root_pose_weight": 0}
     assert (switched["body_hw"], "body_hw" in default) == ((128, 96), False)  # default: the preset's
     with pytest.raises(SystemExit):
         app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])

@@ -199,6 +199,25 @@ def test_make_dataset_is_reproducible_and_resumable(tmp_path, smplx_model_path):
     assert not all(np.array_equal(a, b) for a, b in zip(full, other))
 
 
+def test_training_batches_without_augmentation_are_the_evaluation_examples_shuffled(tmp_path, smplx_model_path):
+    """``augment=False`` (the overfit check): every training example - image and targets - is the evaluation
+    example of one of the people; with augmentation they are not."""
+    people = load_agora(make_agora(str(tmp_path)), "train") * 2
+    joints = pipeline.ground_truth(people, smplx_model_path)["joints"]
+    evaluation = [{k: v.numpy() for k, v in b.items()}
+                  for b in pipeline.make_dataset(people, joints, batch_size=1, training=False, input_hw=(64, 48))]
+
+    def found(example):
+        return any(all(np.array_equal(example[k], e[k][0]) for k in example) for e in evaluation)
+
+    for augment, expected in ((False, True), (True, False)):
+        batches = pipeline.make_dataset(people, joints, batch_size=2, training=True, augment=augment,
+                                        input_hw=(64, 48), seed=3, epoch=1)
+        examples = [{k: v[i].numpy() for k, v in b.items()} for b in batches for i in range(2)]
+        assert len(examples) == len(people)
+        assert all(found(e) for e in examples) is expected
+
+
 def test_several_epochs_in_one_dataset_are_the_epochs_one_by_one(tmp_path, smplx_model_path):
     people = load_agora(make_agora(str(tmp_path)), "train") * 3  # 6 persons: 2 batches of 2 + none left over
     people = people[:5]  # 5 persons: the last of each epoch is dropped

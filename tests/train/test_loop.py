@@ -211,8 +211,12 @@ def test_resume_with_another_model_configuration_is_refused(tmp_path):
     other = dataclasses.replace(cfg, model_config=dataclasses.replace(PRESETS["tiny"], feature_bn=True))
     with pytest.raises(TrainingError, match="another model configuration"):
         _check_run(other, os.path.join(out, "run.json"))
-    with pytest.raises(TrainingError, match="pose loss 'axis_angle', not 'matrix'"):  # unrecorded: Hand4Whole's
+    with pytest.raises(TrainingError, match="pose_loss 'axis_angle', not 'matrix'"):  # unrecorded: Hand4Whole's
         _check_run(dataclasses.replace(cfg, pose_loss="matrix"), os.path.join(out, "run.json"))
+    with pytest.raises(TrainingError, match="root_pose_weight 0.0, not 1.0"):
+        _check_run(dataclasses.replace(cfg, root_pose_weight=1.0), os.path.join(out, "run.json"))
+    with pytest.raises(TrainingError, match="augment True, not False"):
+        _check_run(dataclasses.replace(cfg, augment=False), os.path.join(out, "run.json"))
 
 
 def test_cli_switches_reach_the_train_config(tiny_data, smplx_model_path, tmp_path, monkeypatch):
@@ -222,13 +226,37 @@ def test_cli_switches_reach_the_train_config(tiny_data, smplx_model_path, tmp_pa
     monkeypatch.setattr(loop, "train", lambda cfg: seen.append(cfg) or {})
     out = str(tmp_path / "run")
     assert loop.main(_train_cmd(tiny_data, smplx_model_path, out, "--feature-bn", "--rotation-init", "rest",
-                                "--pose-loss", "matrix", "--fp-init", "he", "--body-hw", "128", "96")[2:]) == 0
+                                "--pose-loss", "matrix", "--fp-init", "he", "--body-hw", "128", "96",
+                                "--root-pose-weight", "0.5")[2:]) == 0
     assert loop.main(_train_cmd(tiny_data, smplx_model_path, out)[2:]) == 0
     switched, default = seen
     assert (switched.pose_loss, switched.model_config.feature_bn, switched.model_config.rotation_init,
             switched.model_config.fp_init, switched.model_config.body_hw) == ("matrix", True, "rest", "he", (128, 96))
     assert switched.model_config.image_hw == (128, 96)  # on top of the preset
-    assert (default.pose_loss, default.model_config) == ("axis_angle", loop.PRESETS["tiny"])
+    assert switched.root_pose_weight == 0.5
+    assert (default.pose_loss, default.root_pose_weight, default.model_config) == ("axis_angle", 0.0,
+                                                                                    loop.PRESETS["tiny"])
+
+
+@pytest.mark.parametrize("weight", ["-1", "nan", "x"])
+def test_cli_refuses_a_bad_root_pose_weight(tiny_data, smplx_model_path, tmp_path, capsys, weight):
+    import bidrn_tf.train.loop as loop
+
+    with pytest.raises(SystemExit):
+        loop.main(_train_cmd(tiny_data, smplx_model_path, str(tmp_path / "run"), "--root-pose-weight", weight)[2:])
+    assert "--root-pose-weight" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field,value,message", [("root_pose_weight", -0.5, "root_pose_weight must be"),
+                                                 ("pose_loss", "quaternion", "pose_loss must be one of")])
+def test_train_config_checks_the_pose_loss_fields(tmp_path, smplx_model_path, field, value, message):
+    from bidrn_tf.train.loop import TrainConfig, train
+
+    cfg = TrainConfig(method="fp", dataset="synthetic", data_dir=str(tmp_path), smplx_model=smplx_model_path,
+                      out=str(tmp_path / "run"), preset="tiny", **{field: value})
+    with pytest.raises(ValueError, match=message):
+        train(cfg)
+    assert not os.path.exists(tmp_path / "run")
 
 
 def test_the_seed_sets_the_initial_weights(tiny_data, smplx_model_path, tmp_path, monkeypatch):

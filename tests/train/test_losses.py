@@ -53,7 +53,7 @@ def test_losses_of_known_errors(batch_and_perfect_outputs):
     assert float(res["boxes"]) == pytest.approx(0.5)  # valid boxes: left hand (error 0) and face (error 1 cell)
 
 
-@pytest.mark.parametrize("pose_loss", ["axis_angle", "matrix"])
+@pytest.mark.parametrize("pose_loss", ["axis_angle", "matrix", "geodesic"])
 def test_pose_loss_vanishes_for_a_perfect_prediction(batch_and_perfect_outputs, pose_loss):
     batch, out, cfg = batch_and_perfect_outputs
     assert float(losses(out, batch, cfg, pose_loss=pose_loss)["pose"]) == pytest.approx(0.0, abs=1e-5)
@@ -84,4 +84,49 @@ def test_matrix_pose_loss_is_continuous_through_a_half_turn(batch_and_perfect_ou
     err = float(losses(dict(exact, body_pose=tf.constant(turned)), batch, cfg, pose_loss="matrix")["pose"])
     assert err == pytest.approx(n * 2 * (np.sin(0.1) + 1 - np.cos(0.1)) / (3 * counted).sum(), rel=1e-3)
     with pytest.raises(ValueError, match="pose_loss must be one of"):
-        losses(out, batch, cfg, pose_loss="geodesic")
+        losses(out, batch, cfg, pose_loss="quaternion")
+
+
+def test_geodesic_pose_loss_is_the_angle_and_has_no_minimum_before_a_half_turn(batch_and_perfect_outputs):
+    """A turn t about z of one body joint costs t / (counted joints) in the geodesic loss. Along t the matrix
+    L1 of that joint, 2 (1 - cos t) + 2 |sin t|, peaks at 3 pi / 4 and falls to a half turn (a local minimum
+    at pi, where twisted limbs stay); the geodesic loss keeps rising."""
+    batch, out, cfg = batch_and_perfect_outputs
+    n = int(batch["root_pose"].shape[0])
+    body = out["body_pose"].numpy().copy()
+    body[:, :3] = 0.0
+    batch = dict(batch, body_pose=tf.constant(body))
+    part = batch["part_valid"].numpy()
+    joints = (1 + 21 + 15 * part[:, 0] + 15 * part[:, 1] + part[:, 2]).sum()
+    turns = [0.1, 2.0, 3 * np.pi / 4, 2.8, 3.1]
+    geodesic, matrix = [], []
+    for t in turns:
+        turned = body.copy()
+        turned[:, 2] = t
+        pred = dict(out, body_pose=tf.constant(turned))
+        geodesic.append(float(losses(pred, batch, cfg, pose_loss="geodesic")["pose"]))
+        matrix.append(float(losses(pred, batch, cfg, pose_loss="matrix")["pose"]))
+    np.testing.assert_allclose(geodesic, n * np.array(turns) / joints, rtol=1e-3)  # float32
+    assert np.all(np.diff(geodesic) > 0)
+    assert matrix[2] > matrix[3] > matrix[4]  # the matrix L1 falls after 3 pi / 4
+
+
+@pytest.mark.parametrize("pose_loss", ["axis_angle", "matrix", "geodesic"])
+def test_root_pose_term_is_the_weighted_root_distance(batch_and_perfect_outputs, pose_loss):
+    """``root_pose_weight`` w > 0 adds ``root_pose`` = w x the mean root distance of the persons with
+    parameters; 0 adds no term; the ``pose`` term is the same either way."""
+    batch, out, cfg = batch_and_perfect_outputs
+    n = int(batch["root_pose"].shape[0])
+    valid = np.zeros(n, np.float32)
+    valid[0] = 1.0
+    batch = dict(batch, root_pose=tf.zeros((n, 3)), param_valid=tf.constant(valid))
+    pred = dict(out, root_pose=tf.constant([[0.0, 0.0, 0.2]] + [[0.0, 0.0, 1.0]] * (n - 1)))
+    per_value = {"axis_angle": 0.2 / 3, "matrix": 2 * (np.sin(0.2) + 1 - np.cos(0.2)) / 9, "geodesic": 0.2}
+    without = losses(pred, batch, cfg, pose_loss=pose_loss)
+    with_root = losses(pred, batch, cfg, pose_loss=pose_loss, root_pose_weight=2.5)
+    assert "root_pose" not in without
+    assert float(with_root["root_pose"]) == pytest.approx(2.5 * per_value[pose_loss], rel=1e-4)
+    assert float(with_root["pose"]) == pytest.approx(float(without["pose"]))
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="root_pose_weight must be a finite number >= 0"):
+            losses(pred, batch, cfg, root_pose_weight=bad)
