@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # test workers (pytest-xdist): one per core of the project's 2-core machines
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test test-fast bench profile compare classification keypoints diagnose census check-install clean
+.PHONY: venv demo test test-fast bench profile compare overfit classification keypoints diagnose census check-install clean
 
 venv: $(STAMP)
 
@@ -49,6 +49,11 @@ compare: venv
 	$(PY) benchmarks/compare_methods.py --methods fp bnn bidrn --seeds 0 1 2 --steps 1500 --eval-every 250 \
 		--lr 1e-3 --preset tiny --num-train 512 --num-val 32 --feature-bn --rotation-init rest --pose-loss matrix \
 		--fp-init he --out out/compare_scratch
+
+# memorise 16 generated people without augmentation, evaluate on them (README "Overfit check")
+overfit: venv
+	$(PY) benchmarks/overfit_check.py --method fp --num-people 16 --steps 800 --lr 1e-3 --preset tiny --feature-bn \
+		--rotation-init rest --fp-init he --pose-loss geodesic --root-pose-weight 1 --out out/overfit
 
 classification: venv
 	$(PY) benchmarks/classification.py --epochs 6 --out out/classification
