@@ -45,8 +45,8 @@ def digits(size: int = 32):
 
 
 def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64, lr: float = 1e-3,
-              verbose: int = 0) -> dict:
-    """Train one classifier; returns {"test_error": % after precise BatchNorm statistics (every training batch
+              fp_init: str = "hand4whole", verbose: int = 0) -> dict:
+    """Train one classifier (``fp_init``: ``build_resnet``'s, the full-precision convs' initializer); returns {"test_error": % after precise BatchNorm statistics (every training batch
     once), "test_error_moving_bn": % with the moving statistics as trained, "train_accuracy": %, "seconds"}."""
     import tensorflow as tf
 
@@ -58,7 +58,7 @@ def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
     model = build_resnet(depth=18, method=method, input_shape=x_tr.shape[1:], include_top=True, num_classes=10,
-                         classifier_activation=None)
+                         classifier_activation=None, fp_init=fp_init)
     steps = epochs * (len(x_tr) // batch_size)
     schedule = tf.keras.optimizers.schedules.CosineDecay(lr, steps)
     model.compile(optimizer=tf.keras.optimizers.Adam(schedule),
@@ -84,7 +84,12 @@ def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64
             "train_accuracy": 100.0 * float(hist.history["accuracy"][-1]), "seconds": seconds}
 
 
-def run(methods, seeds, *, epochs: int, lr: float, out: str) -> dict:
+def _key(method: str, seed: int, epochs: int, lr: float, fp_init: str) -> str:
+    """A run's key in ``runs.json`` (runs with Hand4Whole's ``fp_init`` keep the key they had before the switch)."""
+    return f"{method}/{seed}/{epochs}/{lr:g}" + ("" if fp_init == "hand4whole" else f"/fp_init={fp_init}")
+
+
+def run(methods, seeds, *, epochs: int, lr: float, out: str, fp_init: str = "hand4whole") -> dict:
     """Every method x seed (each result saved as it comes in ``<out>/runs.json``: a killed run continues)."""
     from tqdm import tqdm
 
@@ -95,24 +100,28 @@ def run(methods, seeds, *, epochs: int, lr: float, out: str) -> dict:
     done = load_runs(path)
     data = digits()
     for method, seed in tqdm([(m, s) for m in methods for s in seeds], desc="classifiers", unit="run"):
-        key = f"{method}/{seed}/{epochs}/{lr:g}"
+        key = _key(method, seed, epochs, lr, fp_init)
         if key not in done:
-            done[key] = {"method": method, "seed": seed, **train_one(method, data, seed=seed, epochs=epochs, lr=lr)}
+            done[key] = {"method": method, "seed": seed,
+                         **train_one(method, data, seed=seed, epochs=epochs, lr=lr, fp_init=fp_init)}
             save_runs(path, done)
     rows = {}
     for m in methods:
-        errs = [done[f"{m}/{s}/{epochs}/{lr:g}"]["test_error"] for s in seeds]
+        errs = [done[_key(m, s, epochs, lr, fp_init)]["test_error"] for s in seeds]
         rows[m] = {"mean": float(np.mean(errs)), "std": float(np.std(errs, ddof=1)) if len(errs) > 1 else 0.0,
                    "errors": errs,
-                   "minutes_per_run": float(np.mean([done[f"{m}/{s}/{epochs}/{lr:g}"]["seconds"] for s in seeds])) / 60}
+                   "minutes_per_run": float(np.mean([done[_key(m, s, epochs, lr, fp_init)]["seconds"]
+                                                     for s in seeds])) / 60}
     return rows
 
 
-def format_table(rows: dict, *, seeds, epochs, lr) -> str:
+def format_table(rows: dict, *, seeds, epochs, lr, fp_init: str = "hand4whole") -> str:
     from bidrn_tf.evaluate.metrics import gap_closed
 
+    init = "He-normal" if fp_init == "he" else "N(0, 1e-3) (Hand4Whole)"
     lines = [f"scikit-learn digits (real scans), 32x32, 1,297 train / 500 test; ResNet-18, Adam {lr:g} cosine, "
-             f"batch 64, {epochs} epochs; seeds {', '.join(map(str, seeds))}. Test error %: mean +- sample std.", "",
+             f"batch 64, {epochs} epochs; full-precision convs start {init}; seeds {', '.join(map(str, seeds))}. "
+             f"Test error %: mean +- sample std.", "",
              "| method | test error (%) | per seed | minutes per run |", "|---|---|---|---|"]
     for m, r in rows.items():
         lines.append(f"| {m} | {r['mean']:.2f} +- {r['std']:.2f} | {', '.join(f'{e:.1f}' for e in r['errors'])} | "
@@ -129,6 +138,7 @@ def main(argv=None) -> int:
     from bidrn_tf.cli import positive_int
     from bidrn_tf.fileio import write_report
     from bidrn_tf.models.backbones import METHODS
+    from bidrn_tf.nn.layers import FP_CONV_INITS
 
     ap = argparse.ArgumentParser(description="Seed Table 5: ResNet-18 classifiers of every method on scikit-learn's "
                                              "digits, test error over seeds")
@@ -136,10 +146,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=positive_int, default=15)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
+                    help="full-precision convs (stem, FP blocks, BiDRN's Block Residual) start at N(0, 1e-3) "
+                         "(Hand4Whole) or He-normal (build_resnet's fp_init)")
     ap.add_argument("--out", default="out/classification")
     args = ap.parse_args(argv)
-    rows = run(args.methods, args.seeds, epochs=args.epochs, lr=args.lr, out=args.out)
-    table = format_table(rows, seeds=args.seeds, epochs=args.epochs, lr=args.lr)
+    rows = run(args.methods, args.seeds, epochs=args.epochs, lr=args.lr, out=args.out, fp_init=args.fp_init)
+    table = format_table(rows, seeds=args.seeds, epochs=args.epochs, lr=args.lr, fp_init=args.fp_init)
     print("\n" + table)
     write_report(os.path.join(args.out, "classification"), {"rows": rows, "args": vars(args)}, table)
     return 0

@@ -26,3 +26,31 @@ def test_one_short_training_learns_the_digits():
     x_tr, y_tr, x_te, y_te = digits()
     res = train_one("fp", (x_tr[:512], y_tr[:512], x_te, y_te), seed=0, epochs=3)
     assert res["test_error"] < 50.0  # chance is 90 %
+
+
+def test_fp_init_switch_reaches_every_classifier_and_keeps_old_run_keys(tmp_path, monkeypatch):
+    """``--fp-init he`` builds every classifier with it, under keys of their own in runs.json; runs stored
+    before the switch (Hand4Whole's init) keep their keys and are reused, not retrained."""
+    import bidrn_tf.apps.classification as app
+
+    seen = []
+
+    def fake_train(method, data, *, seed, epochs, lr, fp_init):
+        seen.append((method, seed, fp_init))
+        return {"test_error": 10.0, "test_error_moving_bn": 10.0, "train_accuracy": 90.0, "seconds": 6.0}
+
+    monkeypatch.setattr(app, "train_one", fake_train)
+    monkeypatch.setattr(app, "digits", lambda: None)
+    from bidrn_tf.fileio import load_runs, save_runs
+
+    out = tmp_path / "cls"
+    out.mkdir()
+    save_runs(str(out / "runs.json"), {"fp/0/1/0.001": {"method": "fp", "seed": 0, "test_error": 4.0,
+                                                         "test_error_moving_bn": 4.0, "train_accuracy": 99.0,
+                                                         "seconds": 6.0}})
+    assert app.main(["--methods", "fp", "bnn", "--seeds", "0", "--epochs", "1", "--out", str(out)]) == 0
+    assert seen == [("bnn", 0, "hand4whole")]  # fp/0 reused
+    assert app.main(["--methods", "fp", "--seeds", "0", "--epochs", "1", "--out", str(out), "--fp-init", "he"]) == 0
+    assert seen[-1] == ("fp", 0, "he")
+    assert "fp/0/1/0.001/fp_init=he" in load_runs(str(out / "runs.json"))
+    assert "start He-normal" in (out / "classification.md").read_text()
