@@ -46,8 +46,9 @@ def digits(size: int = 32):
 
 def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64, lr: float = 1e-3,
               fp_init: str = "hand4whole", verbose: int = 0) -> dict:
-    """Train one classifier (``fp_init``: ``build_resnet``'s, the full-precision convs' initializer); returns {"test_error": % after precise BatchNorm statistics (every training batch
-    once), "test_error_moving_bn": % with the moving statistics as trained, "train_accuracy": %, "seconds"}."""
+    """Train one classifier (``fp_init``: ``build_resnet``'s, the full-precision convs' initializer); returns
+    {"test_error": % after precise BatchNorm statistics (every training batch once), "test_error_moving_bn": %
+    with the moving statistics as trained, "train_accuracy": %, "seconds"}."""
     import tensorflow as tf
 
     from bidrn_tf.models.backbones import build_resnet
