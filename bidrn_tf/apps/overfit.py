@@ -21,8 +21,7 @@ import numpy as np
 
 import bidrn_tf  # noqa: F401
 from bidrn_tf.fileio import versioned, write_atomic
-
-PARTS = ("root_pose", "body_pose", "lhand_pose", "rhand_pose", "jaw_pose")
+from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS  # the rotation outputs: root, body, hands, jaw
 
 
 def pose_angles(pred: dict, truth: dict) -> dict:
@@ -59,8 +58,6 @@ def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 8
     Returns {"fit": metrics (mm), "control": the mean-pose control's metrics on the same people, "angles":
     {part: degrees}, "control_angles": the same for every joint's mean rotation, "settings"}; also written
     to ``<out>/overfit.json``."""
-    import tensorflow as tf
-
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
@@ -100,7 +97,6 @@ def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 8
     pred = {k: np.concatenate(v) for k, v in pred.items()}
     truth = {k: np.concatenate(v) for k, v in truth.items()}
     constant = {k: np.repeat(v, len(people), 0) for k, v in mean_rotations(truth).items()}
-    tf.keras.backend.clear_session()
     result = {
         "fit": evaluate(model, people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"],
         "control": mean_pose_control(people, people, smplx),
