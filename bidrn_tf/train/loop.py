@@ -181,13 +181,9 @@ def _check_config(cfg: TrainConfig) -> None:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if not (isinstance(cfg.lr, (int, float)) and np.isfinite(cfg.lr) and cfg.lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {cfg.lr!r}")
-    from bidrn_tf.train.losses import POSE_LOSSES
+    from bidrn_tf.train.losses import check_pose_loss
 
-    if cfg.pose_loss not in POSE_LOSSES:
-        raise ValueError(f"pose_loss must be one of {POSE_LOSSES}, got {cfg.pose_loss!r}")
-    w = cfg.root_pose_weight
-    if isinstance(w, bool) or not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0):
-        raise ValueError(f"root_pose_weight must be a finite number >= 0, got {w!r}")
+    check_pose_loss(cfg.pose_loss, cfg.root_pose_weight)
     if not os.path.isfile(cfg.smplx_model):
         raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
     if os.path.exists(cfg.out) and not os.path.isdir(cfg.out):

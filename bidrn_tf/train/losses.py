@@ -76,6 +76,16 @@ def _masked_l1(a, b, weight):
 POSE_LOSSES = ("axis_angle", "matrix", "geodesic")
 
 
+def check_pose_loss(pose_loss: str, root_pose_weight: float) -> None:
+    """ValueError unless ``pose_loss`` is one of :data:`POSE_LOSSES` and ``root_pose_weight`` a finite number
+    >= 0 (the rule :func:`losses` and ``TrainConfig`` share)."""
+    if pose_loss not in POSE_LOSSES:
+        raise ValueError(f"pose_loss must be one of {POSE_LOSSES}, got {pose_loss!r}")
+    w = root_pose_weight
+    if isinstance(w, bool) or not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0):
+        raise ValueError(f"root_pose_weight must be a finite number >= 0, got {w!r}")
+
+
 def pose_distance(pred: tf.Tensor, target: tf.Tensor, pose_loss: str) -> tf.Tensor:
     """(B, 3K), (B, 3K) axis-angle -> the per-value distances the pose loss averages:
 
@@ -117,10 +127,7 @@ def losses(outputs: dict, targets: dict, config, pose_loss: str = "axis_angle", 
     part = targets["part_valid"] * valid[:, None]  # (B, 3) left hand, right hand, face
     pose_weight = {"root_pose": valid[:, None], "body_pose": valid[:, None], "lhand_pose": part[:, 0:1],
                    "rhand_pose": part[:, 1:2], "jaw_pose": part[:, 2:3]}
-    if pose_loss not in POSE_LOSSES:
-        raise ValueError(f"pose_loss must be one of {POSE_LOSSES}, got {pose_loss!r}")
-    if not (isinstance(root_pose_weight, (int, float)) and np.isfinite(root_pose_weight) and root_pose_weight >= 0):
-        raise ValueError(f"root_pose_weight must be a finite number >= 0, got {root_pose_weight!r}")
+    check_pose_loss(pose_loss, root_pose_weight)
     dist = {k: pose_distance(outputs[k], targets[k], pose_loss) for k in POSE_OUTPUTS}
     out = {
         "pose": _masked_mean(tf.concat([dist[k] for k in POSE_OUTPUTS], -1),
