@@ -10,9 +10,11 @@ model, its BatchNorm statistics re-estimated on training batches (precise BN, ``
 moving statistics as trained, ``--bn moving``), and validation MPVPE / PA-MPVPE / PA-MPJPE measured; the
 points are kept in ``<out>/<method>/curve.json``. The control row (``train.diagnostics.mean_pose_control``)
 predicts the training set's mean parameters (the root rotation included), so "learned something" is a
-number; a second row gives the mean pose each person's true root rotation (an oracle, not a control), and
-a closing sentence the oracles that take more parameter groups from the truth (``error_budget``): what each
-group costs in the metrics.
+number; a second control row (``median_mesh_control``) predicts one constant mesh, the per-vertex geometric
+median of the training meshes (on the generated people better on MPVPE than the mean parameters, worse
+after alignment: a method has learned from the images where it is below both); another row gives the mean
+pose each person's true root rotation (an oracle, not a control), and a closing sentence the oracles that
+take more parameter groups from the truth (``error_budget``): what each group costs in the metrics.
 
 Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
 and the spread and per-seed values; the control, images/s) and ``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
@@ -114,20 +116,22 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             num_train: int = 64, num_val: int = 16, seeds=(0,), data_seed: int = 0, bn: str = "precise",
             out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
             rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole",
-            body_hw: tuple | None = None, root_pose_weight: float = 0.0) -> dict:
+            body_hw: tuple | None = None, root_pose_weight: float = 0.0, rotations: bool = False) -> dict:
     """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
     {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
     same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
     saved so far, to its last point (runs without a curve are left out); a comparison still running in
     another process is not disturbed.
     ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's): these ``ModelConfig``
-    fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields."""
+    fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
+    ``rotations``: also load every finished run's final weights and add its rotation errors on the validation
+    people (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
-    from bidrn_tf.train.diagnostics import error_budget
+    from bidrn_tf.train.diagnostics import error_budget, median_mesh_control
 
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
@@ -137,7 +141,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     out = os.path.abspath(out)
     if report_only and not any(os.path.isfile(os.path.join(run_dir(out, m, s), "curve.json"))
                                for m in methods for s in seeds):
-        return {"control": None, "true_root_oracle": None, "methods": {}}  # nothing to report: render nothing
+        return {"control": None, "median_mesh_control": None, "true_root_oracle": None, "methods": {}}  # nothing
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
     data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val,
@@ -149,6 +153,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     budget = error_budget(train_people, val_people, smplx)  # row 0: the control, row 1: the true-root oracle
     control, oracle = budget[0][1], budget[1][1]
+    median_mesh = median_mesh_control(train_people, val_people, smplx)
     results = {}
     for method in methods:
         for seed in seeds:
@@ -157,8 +162,54 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
                            pose_loss=pose_loss, root_pose_weight=root_pose_weight, report_only=report_only)
             if run is not None:
                 results.setdefault(method, {"runs": {}})["runs"][seed] = run
-    return {"control": control, "true_root_oracle": oracle, "methods": results,
+    if rotations:
+        _add_rotation_errors(results, out=out, smplx=smplx, calib=calib, val_people=val_people, cfg=cfg,
+                             batch_size=batch_size)
+    return {"control": control, "median_mesh_control": median_mesh, "true_root_oracle": oracle, "methods": results,
             "error_budget": [{"truth": list(truth), **row} for truth, row in budget]}
+
+
+def _add_rotation_errors(results: dict, *, out: str, smplx: str, calib, val_people, cfg, batch_size: int) -> None:
+    """Every run with final weights gets ``"rotations"``: ``rotation_errors`` of its predictions on the
+    validation people (precise BatchNorm as in the curves), the constant being the training people's mean."""
+    import tensorflow as tf
+
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
+    from bidrn_tf.models.batchnorm import precise_batchnorm
+    from bidrn_tf.models.checkpoints import load_trained
+    from bidrn_tf.train.diagnostics import predicted_rotations, rotation_errors
+
+    val = make_dataset(val_people, ground_truth(val_people, smplx)["joints"], batch_size=batch_size,
+                       training=False, input_hw=cfg.image_hw)
+    reference = predicted_rotations(None, calib)[1]
+    for method, r in results.items():
+        for seed, run in r["runs"].items():
+            weights = os.path.join(run_dir(out, method, seed), "final", "weights")
+            if not os.path.isfile(weights + ".index"):
+                continue
+            tf.keras.backend.clear_session()
+            model = load_trained(weights, smplx_model=smplx)
+            precise_batchnorm(model, (b["image"] for b in calib.take(8)))
+            run["rotations"] = rotation_errors(*predicted_rotations(model, val), reference)
+
+
+def _rotation_sentence(result: dict) -> str:
+    """Markdown: the rotation errors of every run that has them (``compare(rotations=True)``)."""
+    rows = ""
+    for method, seed, run in _runs(result):
+        e = run.get("rotations")
+        if e:
+            rows += (f"| {method} | {seed} | {e['model']['root_pose']:.1f} / {e['constant']['root_pose']:.1f} | "
+                     f"{e['root_tilt']['model']:.1f} / {e['root_tilt']['constant']:.1f} | "
+                     f"{e['model']['body_pose']:.1f} / {e['constant']['body_pose']:.1f} | "
+                     f"{e['spread']['root_pose']:.1f} | {e['spread']['body_pose']:.1f} |\n")
+    if not rows:
+        return ""
+    return ("\nRotation errors of the final weights on the validation people (degrees: the mean angle between the "
+            "predicted and the true rotation; the constant: each joint's mean rotation over the training people; "
+            "tilt: of the body's up axis; spread: the predictions against their own mean):\n\n"
+            "| method | seed | root: model / constant | root tilt: model / constant | body: model / constant "
+            "| root spread | body spread |\n|---|---|---|---|---|---|---|\n" + rows)
 
 
 def _runs(result: dict):
@@ -194,6 +245,8 @@ def plot_curves(result: dict, path: str, *, title: str) -> None:
             for c in curves:
                 ax.plot([p["step"] for p in c], [p["MPVPE_all"] for p in c], color=color, lw=0.6, alpha=0.5)
     ax.axhline(result["control"]["MPVPE_all"], color="k", ls="--", lw=1, label="mean-pose control")
+    if result.get("median_mesh_control"):
+        ax.axhline(result["median_mesh_control"]["MPVPE_all"], color="k", ls="-.", lw=1, label="median-mesh control")
     if result.get("true_root_oracle"):
         ax.axhline(result["true_root_oracle"]["MPVPE_all"], color="grey", ls=":", lw=1,
                    label="mean pose + true root (oracle)")
@@ -233,6 +286,8 @@ def format_table(result: dict, head: str) -> str:
     from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_closed
 
     rows = {"mean-pose control": result["control"]}
+    if result.get("median_mesh_control"):
+        rows["median-mesh control"] = result["median_mesh_control"]
     if result.get("true_root_oracle"):
         rows["mean pose + true root (oracle)"] = result["true_root_oracle"]
     at = common_step(result)
@@ -262,7 +317,11 @@ def format_table(result: dict, head: str) -> str:
     if "fp" in means:
         ctrl, f = result["control"]["MPVPE_all"], means["fp"]["MPVPE_all"]
         where = "below" if f < ctrl else "above"
-        table += f"\nFP is {abs(ctrl - f):.1f} mm {where} the control ({100 * abs(ctrl - f) / ctrl:.0f} %).\n"
+        table += f"\nFP is {abs(ctrl - f):.1f} mm {where} the control ({100 * abs(ctrl - f) / ctrl:.0f} %)"
+        if result.get("median_mesh_control"):
+            mesh = result["median_mesh_control"]["MPVPE_all"]
+            table += f" and {abs(mesh - f):.1f} mm {'below' if f < mesh else 'above'} the median-mesh control"
+        table += ".\n"
     # means over different seeds are not comparable: name a binarized method ahead of / behind BiDRN on the means
     # only when it ran BiDRN's seeds (FP and BNN always enter the share of the gap, which is on the means)
     same_seeds = [m for m in means if m in ("fp", "bnn", "bidrn") or "bidrn" not in points
@@ -290,7 +349,7 @@ def format_table(result: dict, head: str) -> str:
         table += _resolution(points, means)
     if result.get("error_budget"):
         table += _budget_sentence(result["error_budget"])
-    return table
+    return table + _rotation_sentence(result)
 
 
 def _budget_sentence(budget: list) -> str:
@@ -389,13 +448,15 @@ def main(argv=None) -> int:
     ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
     ap.add_argument("--report-only", action="store_true",
                     help="train nothing: table and curves of the runs saved so far (e.g. while they still run)")
+    ap.add_argument("--rotations", action="store_true",
+                    help="also measure every finished run's rotation errors on the validation people (angles)")
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
                      data_seed=args.data_seed, bn=args.bn, out=args.out,
                      report_only=args.report_only, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
-                     **model_switches(args))
+                     rotations=args.rotations, **model_switches(args))
     if not result["methods"]:
         print(f"error: no run of {args.methods} x seeds {args.seeds} has an evaluated point in {args.out}",
               file=sys.stderr)
@@ -418,7 +479,8 @@ def main(argv=None) -> int:
                                                                        indent=1).encode())
     write_atomic(os.path.join(args.out, "curves.json"), json.dumps(versioned(
         {m: {str(s): run["curve"] for s, run in r["runs"].items()} for m, r in result["methods"].items()}
-        | {"control": result["control"], "true_root_oracle": result["true_root_oracle"]}), indent=1).encode())
+        | {"control": result["control"], "median_mesh_control": result["median_mesh_control"],
+           "true_root_oracle": result["true_root_oracle"]}), indent=1).encode())
     plot_curves(result, os.path.join(args.out, "curves.png"),
                 title=f"generated set, preset {args.preset}, batch {args.batch_size}, lr {args.lr:g}, BN {args.bn}")
     print(f"wrote {args.out}/comparison.md, comparison.json, curves.json, curves.png")

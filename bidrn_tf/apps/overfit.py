@@ -21,31 +21,6 @@ import numpy as np
 
 import bidrn_tf  # noqa: F401
 from bidrn_tf.fileio import versioned, write_atomic
-from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS  # the rotation outputs: root, body, hands, jaw
-
-
-def pose_angles(pred: dict, truth: dict) -> dict:
-    """{part: mean rotation angle in degrees} over the people and joints of each part of ``PARTS``;
-    ``pred`` / ``truth``: {part: (N, 3K) axis-angle}."""
-    import tensorflow as tf
-
-    from bidrn_tf.train.losses import pose_distance
-
-    return {k: float(np.degrees(np.mean(pose_distance(tf.constant(pred[k], tf.float32),
-                                                      tf.constant(truth[k], tf.float32), "geodesic").numpy())))
-            for k in PARTS}
-
-
-def mean_rotations(truth: dict) -> dict:
-    """{part: (1, 3K)} the chordal L2 mean rotation of each joint over the people (``Rotation.mean``)."""
-    from scipy.spatial.transform import Rotation
-
-    out = {}
-    for k, v in truth.items():
-        joints = v.reshape(len(v), -1, 3)
-        out[k] = np.concatenate([Rotation.from_rotvec(joints[:, j]).mean().as_rotvec()
-                                 for j in range(joints.shape[1])])[None]
-    return out
 
 
 def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 800, batch_size: int = 8,
@@ -66,7 +41,7 @@ def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 8
     from bidrn_tf.models.checkpoints import load_trained
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
-    from bidrn_tf.train.diagnostics import mean_pose_control
+    from bidrn_tf.train.diagnostics import mean_pose_control, mean_rotations, pose_angles, predicted_rotations
     from bidrn_tf.train.loop import TrainConfig, train
 
     if preset not in PRESETS:
@@ -88,14 +63,7 @@ def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 8
     batches = make_dataset(people, ground_truth(people, smplx)["joints"], batch_size=batch_size, training=False,
                            input_hw=cfg.image_hw)
     precise_batchnorm(model, (b["image"] for b in batches))
-    pred, truth = {k: [] for k in PARTS}, {k: [] for k in PARTS}
-    for b in batches:
-        outputs = model(b["image"], training=False)
-        for k in PARTS:
-            pred[k].append(outputs[k].numpy())
-            truth[k].append(b[k].numpy())
-    pred = {k: np.concatenate(v) for k, v in pred.items()}
-    truth = {k: np.concatenate(v) for k, v in truth.items()}
+    pred, truth = predicted_rotations(model, batches)
     constant = {k: np.repeat(v, len(people), 0) for k, v in mean_rotations(truth).items()}
     result = {
         "fit": evaluate(model, people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"],

@@ -10,6 +10,12 @@
   own root pose instead (an oracle: what the mean body, hands and face alone cost), and any other
   ``TRUTH_GROUPS``;
 * :func:`error_budget`: the oracles one group at a time - what share of a metric each parameter group is;
+* :func:`median_mesh_control`: the other "learned nothing" baseline - one constant *mesh* for everyone, the
+  per-vertex geometric median of the training meshes (:func:`geometric_median`), which is nearer what a
+  network that ignores the image drifts to under vertex and joint losses than the mean parameters are;
+* :func:`predicted_rotations`, :func:`pose_angles`, :func:`mean_rotations`, :func:`rotation_errors`: what a
+  model predicts for each rotation output, as angles against the truth, beside each joint's mean rotation
+  (a constant) and the spread of the predictions themselves;
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
 """
 from __future__ import annotations
@@ -20,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
+from bidrn_tf.smplx.joints import POSE_OUTPUTS  # the rotation outputs: root, body, hands, jaw
 
 _BLOCK = re.compile(r"^(stage\d+_block\d+)_")
 
@@ -111,8 +118,6 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
     from bidrn_tf.data.pipeline import ground_truth
     from bidrn_tf.evaluate import metrics
     from bidrn_tf.smplx import SMPLXLayer
-    from bidrn_tf.smplx.model_file import load
-    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
 
     for truth in truths:
         if isinstance(truth, str) or any(g not in TRUTH_GROUPS for g in truth):
@@ -121,9 +126,7 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
     fitted = [p for p in train_people if p.params is not None]
     mean = {k: np.mean([p.params[k] for p in fitted], 0) for k in keys}
     mean["global_orient"] = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in fitted])).mean().as_rotvec()
-    arrays = load(smplx_model)
-    regions = dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
-                   hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
+    regions = _regions(smplx_model)
     gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"]
     layer = SMPLXLayer(smplx_model)
     results = []
@@ -140,6 +143,55 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
     return results
 
 
+def _regions(smplx_model: str) -> dict:
+    """The vertex and joint sets ``evaluate.metrics.mesh_metrics`` needs, from the model file."""
+    from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
+
+    arrays = load(smplx_model)
+    return dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
+                hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
+
+
+def geometric_median(points, *, iterations: int = 300, tol: float = 1e-10) -> np.ndarray:
+    """(N, ..., D) points -> (..., D): at every position the point with the smallest mean Euclidean distance
+    to the N points (Weiszfeld's iteration, started at the mean; distances are floored at 1e-12 so that an
+    iterate on one of the points stays defined). Unlike the mean it is not pulled by far points: for 0, 1
+    and 10 on a line it is 1."""
+    points = np.asarray(points, np.float64)
+    median = points.mean(0)
+    for _ in range(iterations):
+        weights = 1.0 / np.maximum(np.linalg.norm(points - median, axis=-1, keepdims=True), 1e-12)
+        new = (weights * points).sum(0) / weights.sum(0)
+        done = np.max(np.abs(new - median)) < tol
+        median = new
+        if done:
+            break
+    return median
+
+
+def median_mesh_control(train_people, val_people, smplx_model: str) -> dict:
+    """Metrics (mm) of predicting every validation person with one constant mesh: the per-vertex geometric
+    median of the training people's meshes, each moved to put its pelvis at the origin (MPVPE aligns the
+    pelvis, so that is where a constant mesh is compared). The mean parameters (:func:`mean_pose_control`)
+    give a posed body; the median mesh is no body pose at all (every vertex where it is typically), and on
+    the generated people it is better than the mean parameters on MPVPE and worse after Procrustes alignment
+    (README, issue 12). A constant output can score like either, so a method has learned from the images
+    where it is below both controls."""
+    from bidrn_tf.data.pipeline import ground_truth
+    from bidrn_tf.evaluate import metrics
+    from bidrn_tf.smplx.joints import PELVIS
+
+    regions = _regions(smplx_model)
+    fitted = [p for p in train_people if p.params is not None]
+    verts = ground_truth(fitted, smplx_model, vertices=True)["vertices"].astype(np.float64)
+    pelvis = np.einsum("v,nvc->nc", regions["j_regressor"][PELVIS], verts)
+    mesh = geometric_median(verts - pelvis[:, None])
+    gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"].astype(np.float64)
+    rows = [metrics.mesh_metrics(mesh, g, **regions) for g in gt]
+    return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
+
+
 def error_budget(train_people, val_people, smplx_model: str) -> list:
     """``[(groups, metrics)]``: the mean-pose control, then the oracle with one more ``TRUTH_GROUPS`` group
     from the truth at each row (root; + body; + hands; + face, i.e. everything but the shape, whose cost is
@@ -148,3 +200,65 @@ def error_budget(train_people, val_people, smplx_model: str) -> list:
     order = ("root", "body", "hands", "face")
     truths = [order[:i] for i in range(len(order) + 1)]
     return list(zip(truths, _oracles(train_people, val_people, smplx_model, truths)))
+
+
+def predicted_rotations(model, batches) -> tuple:
+    """``(pred, truth)``, each {part: (N, 3K) axis-angle} over every part of ``POSE_OUTPUTS``: ``model``'s
+    outputs (inference mode) and the targets of ``batches`` (dicts with "image" and the parts); with
+    ``model=None`` only the targets (pred is None)."""
+    pred, truth = {k: [] for k in POSE_OUTPUTS}, {k: [] for k in POSE_OUTPUTS}
+    for b in batches:
+        outputs = model(b["image"], training=False) if model is not None else None
+        for k in POSE_OUTPUTS:
+            truth[k].append(np.asarray(b[k]))
+            if outputs is not None:
+                pred[k].append(outputs[k].numpy())
+    stack = lambda d: {k: np.concatenate(v) for k, v in d.items()}  # noqa: E731
+    return (stack(pred) if model is not None else None), stack(truth)
+
+
+def pose_angles(pred: dict, truth: dict) -> dict:
+    """{part: mean rotation angle in degrees} over the people and joints of each part of ``POSE_OUTPUTS``;
+    ``pred`` / ``truth``: {part: (N, 3K) axis-angle}."""
+    from bidrn_tf.train.losses import pose_distance
+
+    return {k: float(np.degrees(np.mean(pose_distance(tf.constant(pred[k], tf.float32),
+                                                      tf.constant(truth[k], tf.float32), "geodesic").numpy())))
+            for k in POSE_OUTPUTS}
+
+
+def mean_rotations(truth: dict) -> dict:
+    """{part: (1, 3K)} the chordal L2 mean rotation of each joint over the people (``Rotation.mean``)."""
+    from scipy.spatial.transform import Rotation
+
+    out = {}
+    for k, v in truth.items():
+        joints = v.reshape(len(v), -1, 3)
+        out[k] = np.concatenate([Rotation.from_rotvec(joints[:, j]).mean().as_rotvec()
+                                 for j in range(joints.shape[1])])[None]
+    return out
+
+
+def up_axis_tilt(pred_root, true_root) -> float:
+    """Mean angle in degrees between the body's up axis (the model's +y) turned by the predicted and by the
+    true root rotations, (N, 3) axis-angle each: the part of a root error that tips the body over, which
+    moves the vertices far from the pelvis, as against a turn about the body's own up axis."""
+    from scipy.spatial.transform import Rotation
+
+    up_pred = Rotation.from_rotvec(np.asarray(pred_root, np.float64)).apply([0.0, 1.0, 0.0])
+    up_true = Rotation.from_rotvec(np.asarray(true_root, np.float64)).apply([0.0, 1.0, 0.0])
+    return float(np.degrees(np.mean(np.arccos(np.clip((up_pred * up_true).sum(-1), -1.0, 1.0)))))
+
+
+def rotation_errors(pred: dict, truth: dict, reference: dict) -> dict:
+    """How far a model's rotations are from the truth, beside a constant: {"model": {part: deg}, "constant":
+    {part: deg} (each joint's mean rotation over ``reference``, e.g. the training people), "spread": {part:
+    deg} (the predictions against their own per-joint mean: how much the output moves at all), "root_tilt":
+    {"model": deg, "constant": deg} (:func:`up_axis_tilt`)}. All {part: (N, 3K) axis-angle}."""
+    n = len(truth[POSE_OUTPUTS[0]])
+    constant = {k: np.repeat(v, n, 0) for k, v in mean_rotations(reference).items()}
+    own = {k: np.repeat(v, n, 0) for k, v in mean_rotations(pred).items()}
+    return {"model": pose_angles(pred, truth), "constant": pose_angles(constant, truth),
+            "spread": pose_angles(pred, own),
+            "root_tilt": {"model": up_axis_tilt(pred["root_pose"], truth["root_pose"]),
+                          "constant": up_axis_tilt(constant["root_pose"], truth["root_pose"])}}

@@ -2,6 +2,7 @@
 import os
 
 import cv2
+import numpy as np
 import pytest
 
 from bidrn_tf.apps.compare import _committed_step, format_table, plot_curves, run_dir, seeds_needed
@@ -31,6 +32,10 @@ def test_table_has_the_control_row_and_the_last_points(tmp_path):
     assert "BiDRN closes" not in table  # no bnn row: no gap sentence
     with_oracle = format_table({**_result(), "true_root_oracle": _result()["control"]}, "head\n\n")
     assert "| mean pose + true root (oracle) | 200.0" in with_oracle
+    mesh = {k: v for k, v in point(0, 160.0).items() if k != "step"}
+    with_mesh = format_table({**_result(), "median_mesh_control": mesh}, "")
+    assert "| median-mesh control | 160.0" in with_mesh
+    assert "FP is 50.0 mm below the control (25 %) and 10.0 mm below the median-mesh control." in with_mesh
     worse = _result()
     worse["methods"]["fp"]["runs"][0]["curve"][-1]["MPVPE_all"] = 230.0
     assert "FP is 30.0 mm above the control (15 %)" in format_table(worse, "")
@@ -43,7 +48,8 @@ def test_table_has_the_control_row_and_the_last_points(tmp_path):
 
 def test_curves_are_a_png(tmp_path):
     path = str(tmp_path / "curves.png")
-    plot_curves(_result(), path, title="t")
+    mesh = {k: v for k, v in point(0, 160.0).items() if k != "step"}
+    plot_curves({**_result(), "median_mesh_control": mesh}, path, title="t")
     img = cv2.imread(path)
     assert img is not None and img.shape[0] > 200 and img.shape[1] > 300
 
@@ -79,7 +85,8 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     monkeypatch.setattr(app, "compare", lambda methods, **kw: seen.append(kw) or {"methods": {}})
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
-                     "matrix", "--fp-init", "he", "--body-hw", "128", "96", "--root-pose-weight", "2"]) == 2  # no table
+                     "matrix", "--fp-init", "he", "--body-hw", "128", "96", "--root-pose-weight", "2",
+                     "--rotations"]) == 2  # no table
     assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
     assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
@@ -90,6 +97,7 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     assert {k: default[k] for k in keys} == {"feature_bn": False, "rotation_init": "hand4whole",
                                              "pose_loss": "axis_angle", "fp_init": "hand4whole", "root_pose_weight": 0}
     assert (switched["body_hw"], "body_hw" in default) == ((128, 96), False)  # default: the preset's
+    assert (switched["rotations"], default["rotations"]) == (True, False)
     with pytest.raises(SystemExit):
         app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])
     with pytest.raises(SystemExit):  # smaller than one feature cell of the ResNet
@@ -172,3 +180,63 @@ def test_resolution_of_the_seeds_from_the_pooled_spread():
     assert "With 3 seeds per method, a difference between two methods' means smaller than 11.4 mm" in table
     assert "The FP-BNN gap here (10.0 mm) needs 4 seeds per method; 40 % of it (4.0 mm) needs 25." in table
     assert seeds_needed(10.0, 5.0) == 4 and seeds_needed(-4.0, 5.0) == 25 and seeds_needed(20.0, 5.0) == 1
+
+
+def test_report_only_writes_both_controls_beside_a_stored_run(tmp_path):
+    """`compare_methods.py --report-only` end to end on generated people: trains nothing, reads the stored
+    curve, and the table, JSON and curves carry the mean-pose and the median-mesh control, each as
+    ``diagnostics`` computes it on the same people."""
+    import json
+
+    from bidrn_tf.apps.compare import main
+    from bidrn_tf.data import load_people
+    from bidrn_tf.train.diagnostics import mean_pose_control, median_mesh_control
+
+    out = tmp_path / "c"
+    os.makedirs(out / "fp")
+    (out / "fp" / "curve.json").write_text(json.dumps({"method": "fp", "seed": 0, "bn": "precise",
+                                                       "points": [point(2, 123.0)], "images_per_second": 5.0}))
+    args = ["--methods", "fp", "--steps", "2", "--eval-every", "1", "--preset", "tiny", "--num-train", "8",
+            "--num-val", "2", "--out", str(out), "--report-only"]
+    assert main(args) == 0
+    assert not os.path.exists(out / "fp" / "run.json")  # nothing trained
+    result = json.loads((out / "comparison.json").read_text())
+    data = str(out / "data")
+    train, val = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
+    smplx = str(out / "synthetic_smplx_model.npz")
+    assert result["median_mesh_control"] == pytest.approx(median_mesh_control(train, val, smplx))
+    assert result["control"] == pytest.approx(mean_pose_control(train, val, smplx))
+    assert result["median_mesh_control"]["MPVPE_all"] != pytest.approx(result["control"]["MPVPE_all"])
+    table = (out / "comparison.md").read_text()
+    assert f"| median-mesh control | {result['median_mesh_control']['MPVPE_all']:.1f}" in table
+    curves = json.loads((out / "curves.json").read_text())
+    assert curves["median_mesh_control"] == pytest.approx(result["median_mesh_control"])
+
+
+@pytest.mark.slow
+def test_compare_trains_evaluates_and_measures_rotations_end_to_end(tmp_path):
+    """Two steps of FP on 8 generated people: a curve point at the last step, the table, and with
+    ``--rotations`` the rotation errors of the final weights; the constant's root angle is the one of the
+    training people's mean root against the validation people's, from their parameter files."""
+    import json
+
+    from scipy.spatial.transform import Rotation
+
+    from bidrn_tf.apps.compare import main
+    from bidrn_tf.data import load_people
+
+    out = tmp_path / "c"
+    assert main(["--methods", "fp", "--steps", "2", "--eval-every", "2", "--preset", "tiny", "--num-train", "8",
+                 "--num-val", "2", "--out", str(out), "--rotations"]) == 0
+    result = json.loads((out / "comparison.json").read_text())
+    run = result["methods"]["fp"]["runs"]["0"]
+    assert [p["step"] for p in run["curve"]] == [2]
+    data = str(out / "data")
+    train, val = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
+    mean = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in train])).mean()
+    truth = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in val]))
+    expected = np.degrees((truth * mean.inv()).magnitude().mean())
+    assert run["rotations"]["constant"]["root_pose"] == pytest.approx(expected, abs=1e-2)
+    assert all(np.isfinite(v) for part in ("model", "spread") for v in run["rotations"][part].values())
+    table = (out / "comparison.md").read_text()
+    assert f"| fp | 0 | {run['rotations']['model']['root_pose']:.1f} / {expected:.1f} |" in table

@@ -1,41 +1,8 @@
-"""The overfit check: per-part pose angles, the constant's mean rotations, and the command end to end."""
+"""The overfit check end to end (its angle helpers are tested with ``train.diagnostics``)."""
 import json
 import os
 
-import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
-from bidrn_tf.apps.overfit import PARTS, mean_rotations, pose_angles
-
-
-def _poses(rotvecs_per_part):
-    return {k: np.asarray(v, np.float32).reshape(len(v), -1) for k, v in rotvecs_per_part.items()}
-
-
-def test_pose_angles_are_the_mean_relative_angle_in_degrees_per_part():
-    rng = np.random.default_rng(0)
-    sizes = {"root_pose": 1, "body_pose": 21, "lhand_pose": 15, "rhand_pose": 15, "jaw_pose": 1}
-    truth = _poses({k: rng.normal(size=(4, n, 3)) for k, n in sizes.items()})
-    pred = _poses({k: rng.normal(size=(4, n, 3)) for k, n in sizes.items()})
-    got = pose_angles(pred, truth)
-    for k in PARTS:
-        a, b = Rotation.from_rotvec(pred[k].reshape(-1, 3)), Rotation.from_rotvec(truth[k].reshape(-1, 3))
-        assert got[k] == pytest.approx(np.degrees((a.inv() * b).magnitude().mean()), abs=1e-3), k
-    assert pose_angles(truth, truth)["body_pose"] < 1e-3
-
-
-def test_mean_rotations_of_a_symmetric_pair_and_of_equal_rotations():
-    """Turns of +-0.4 rad about z average to the identity; equal rotations to themselves - also near a half
-    turn, where averaging the axis-angle vectors of (pi - e) n and -(pi - e) n would give the identity."""
-    pair = {"root_pose": np.array([[0.0, 0.0, 0.4], [0.0, 0.0, -0.4]], np.float32)}
-    np.testing.assert_allclose(mean_rotations(pair)["root_pose"], [[0.0, 0.0, 0.0]], atol=1e-6)
-    a = np.pi - 0.05
-    near_half = {"root_pose": np.array([[a, 0.0, 0.0], [-a, 0.0, 0.0]], np.float32)}
-    mean = Rotation.from_rotvec(mean_rotations(near_half)["root_pose"][0])
-    assert mean.magnitude() == pytest.approx(np.pi, abs=1e-4)  # the half turn about x, not the identity
-    body = {"body_pose": np.tile(np.linspace(-1, 1, 63, dtype=np.float32), (3, 1))}
-    np.testing.assert_allclose(mean_rotations(body)["body_pose"], body["body_pose"][:1], atol=1e-5)
 
 
 @pytest.mark.slow

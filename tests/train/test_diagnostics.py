@@ -6,7 +6,12 @@ from helpers import make_agora
 
 from bidrn_tf.data.agora import load_agora
 from bidrn_tf.models.batchnorm import precise_batchnorm
-from bidrn_tf.train.diagnostics import SignFlips, binary_kernels, block_activation_std, error_budget, mean_pose_control
+from scipy.spatial.transform import Rotation
+
+from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS
+from bidrn_tf.train.diagnostics import (SignFlips, binary_kernels, block_activation_std, error_budget, geometric_median,
+                                        mean_pose_control, mean_rotations, median_mesh_control, pose_angles,
+                                        rotation_errors, up_axis_tilt)
 
 
 def test_precise_batchnorm_is_the_mean_of_the_batch_statistics(rng):
@@ -64,8 +69,6 @@ def test_block_activation_std_reports_every_block():
 
 
 def test_mean_pose_control_turns_everyone_by_the_mean_root_rotation(tmp_path, smplx_model_path):
-    from scipy.spatial.transform import Rotation
-
     people = load_agora(make_agora(str(tmp_path)), "train")  # two persons with the same parameters
     base = Rotation.from_rotvec(people[0].params["global_orient"])
     turned = []
@@ -93,3 +96,85 @@ def test_error_budget_charges_each_group_to_its_own_row(tmp_path, smplx_model_pa
     costs = [row["MPVPE_all"] for _, row in budget]
     assert costs[0] > 10.0 and costs[1] > 10.0
     assert costs[2:] == pytest.approx([0.0] * 3, abs=1e-2)
+
+
+def test_geometric_median_at_analytic_points():
+    # on a line: the middle point, not the mean (3.67); an equilateral triangle: its centre; a triangle with
+    # an angle of 120 degrees or more: that corner (the Fermat point); shape (N, ..., D) -> (..., D)
+    line = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0]])
+    equilateral = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, np.sqrt(3.0)]])
+    obtuse = np.array([[0.0, 0.0], [-2.0, 0.1], [2.0, 0.1]])
+    got = geometric_median(np.stack([line, equilateral, obtuse], axis=1))
+    assert got.shape == (3, 2)
+    np.testing.assert_allclose(got, [[1.0, 0.0], [1.0, np.sqrt(3.0) / 3], [0.0, 0.0]], atol=1e-6)
+    # the mean distance at the median is the smallest: random points, any small step away costs
+    pts = np.random.default_rng(0).normal(size=(25, 3))
+    med = geometric_median(pts)
+    cost = lambda m: np.linalg.norm(pts - m, axis=1).mean()  # noqa: E731
+    for step in np.random.default_rng(1).normal(scale=1e-3, size=(20, 3)):
+        assert cost(med + step) > cost(med)
+
+
+def test_median_mesh_control_is_exact_for_identical_people_and_ignores_the_root(tmp_path, smplx_model_path):
+    people = load_agora(make_agora(str(tmp_path)), "train")  # two persons with the same parameters
+    assert median_mesh_control(people, people, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-3)
+    # a constant mesh cannot follow the root: people turned by +-0.4 rad about the vertical are predicted with
+    # one mesh, which the mean-pose control (the mean root is the untouched one) gets exactly right
+    base = Rotation.from_rotvec(people[0].params["global_orient"])
+    orient = [(base * Rotation.from_euler("y", a)).as_rotvec().astype(np.float32) for a in (0.4, -0.4)]
+    turned = [type(p)(**{**p.__dict__, "params": {**p.params, "global_orient": o}}) for p, o in zip(people, orient)]
+    assert median_mesh_control(turned, people, smplx_model_path)["MPVPE_all"] > 1.0
+    assert mean_pose_control(turned, people, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
+
+
+def _poses(rotvecs_per_part):
+    return {k: np.asarray(v, np.float32).reshape(len(v), -1) for k, v in rotvecs_per_part.items()}
+
+
+def test_pose_angles_are_the_mean_relative_angle_in_degrees_per_part():
+    rng = np.random.default_rng(0)
+    sizes = {"root_pose": 1, "body_pose": 21, "lhand_pose": 15, "rhand_pose": 15, "jaw_pose": 1}
+    truth = _poses({k: rng.normal(size=(4, n, 3)) for k, n in sizes.items()})
+    pred = _poses({k: rng.normal(size=(4, n, 3)) for k, n in sizes.items()})
+    got = pose_angles(pred, truth)
+    for k in PARTS:
+        a, b = Rotation.from_rotvec(pred[k].reshape(-1, 3)), Rotation.from_rotvec(truth[k].reshape(-1, 3))
+        assert got[k] == pytest.approx(np.degrees((a.inv() * b).magnitude().mean()), abs=1e-3), k
+    assert pose_angles(truth, truth)["body_pose"] < 1e-3
+
+
+def test_mean_rotations_of_a_symmetric_pair_and_of_equal_rotations():
+    """Turns of +-0.4 rad about z average to the identity; equal rotations to themselves - also near a half
+    turn, where averaging the axis-angle vectors of (pi - e) n and -(pi - e) n would give the identity."""
+    pair = {"root_pose": np.array([[0.0, 0.0, 0.4], [0.0, 0.0, -0.4]], np.float32)}
+    np.testing.assert_allclose(mean_rotations(pair)["root_pose"], [[0.0, 0.0, 0.0]], atol=1e-6)
+    a = np.pi - 0.05
+    near_half = {"root_pose": np.array([[a, 0.0, 0.0], [-a, 0.0, 0.0]], np.float32)}
+    mean = Rotation.from_rotvec(mean_rotations(near_half)["root_pose"][0])
+    assert mean.magnitude() == pytest.approx(np.pi, abs=1e-4)  # the half turn about x, not the identity
+    body = {"body_pose": np.tile(np.linspace(-1, 1, 63, dtype=np.float32), (3, 1))}
+    np.testing.assert_allclose(mean_rotations(body)["body_pose"], body["body_pose"][:1], atol=1e-5)
+
+
+def test_up_axis_tilt_sees_a_tip_over_and_not_a_turn_about_the_body_axis():
+    base = Rotation.from_euler("x", np.pi)  # the camera-space root of an upright person facing the camera
+    turned = base * Rotation.from_euler("y", [0.3, 1.2])  # turned about the body's own up axis (y)
+    tipped = base * Rotation.from_euler("z", [0.3, 1.2])  # tipped sideways
+    true = np.repeat(base.as_rotvec()[None], 2, 0)
+    assert up_axis_tilt(turned.as_rotvec(), true) == pytest.approx(0.0, abs=1e-6)
+    assert up_axis_tilt(tipped.as_rotvec(), true) == pytest.approx(np.degrees(0.75), abs=1e-6)  # mean of 0.3, 1.2
+
+
+def test_rotation_errors_of_a_constant_model_equal_the_constant_and_have_no_spread():
+    rng = np.random.default_rng(2)
+    sizes = {"root_pose": 1, "body_pose": 21, "lhand_pose": 15, "rhand_pose": 15, "jaw_pose": 1}
+    truth = _poses({k: rng.normal(scale=0.3, size=(6, n, 3)) for k, n in sizes.items()})
+    reference = _poses({k: rng.normal(scale=0.3, size=(9, n, 3)) for k, n in sizes.items()})
+    const = {k: np.repeat(v, 6, 0) for k, v in mean_rotations(reference).items()}
+    got = rotation_errors(const, truth, reference)
+    for k in PARTS:
+        assert got["model"][k] == pytest.approx(got["constant"][k], abs=1e-3)
+        assert got["spread"][k] < 1e-3
+    assert got["root_tilt"]["model"] == pytest.approx(got["root_tilt"]["constant"], abs=1e-6)
+    exact = rotation_errors(truth, truth, reference)
+    assert max(exact["model"].values()) < 1e-3 and exact["spread"]["body_pose"] > 10.0
