@@ -48,7 +48,7 @@ bench: venv
 compare: venv
 	$(PY) benchmarks/compare_methods.py --methods fp bnn bidrn --seeds 0 1 2 --steps 1500 --eval-every 250 \
 		--lr 1e-3 --preset tiny --num-train 512 --num-val 32 --feature-bn --rotation-init rest --pose-loss geodesic \
-		--root-pose-weight 1 --fp-init he --out out/compare_geodesic
+		--root-pose-weight 1 --fp-init he --rotations --out out/compare_geodesic
 
 # memorise 16 generated people without augmentation, evaluate on them (README "Overfit check")
 overfit: venv
@@ -56,7 +56,7 @@ overfit: venv
 		--rotation-init rest --fp-init he --pose-loss geodesic --root-pose-weight 1 --out out/overfit
 
 classification: venv
-	$(PY) benchmarks/classification.py --epochs 6 --out out/classification
+	$(PY) benchmarks/classification.py --epochs 6 --fp-init he --out out/classification_he
 
 keypoints: venv
 	$(PY) benchmarks/keypoints.py --epochs 24 --out out/keypoints
