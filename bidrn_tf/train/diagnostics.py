@@ -11,8 +11,8 @@
   ``TRUTH_GROUPS``;
 * :func:`error_budget`: the oracles one group at a time - what share of a metric each parameter group is;
 * :func:`median_mesh_control`: the other "learned nothing" baseline - one constant *mesh* for everyone, the
-  per-vertex geometric median of the training meshes (:func:`geometric_median`), which is nearer what a
-  network that ignores the image drifts to under vertex and joint losses than the mean parameters are;
+  per-vertex geometric median of the training meshes (:func:`geometric_median`); a constant output can score
+  better on MPVPE than the mean parameters do (it does on the generated people);
 * :func:`predicted_rotations`, :func:`pose_angles`, :func:`mean_rotations`, :func:`rotation_errors`: what a
   model predicts for each rotation output, as angles against the truth, beside each joint's mean rotation
   (a constant) and the spread of the predictions themselves;
