@@ -17,8 +17,6 @@ import dataclasses
 import json
 import os
 
-import numpy as np
-
 import bidrn_tf  # noqa: F401
 from bidrn_tf.fileio import versioned, write_atomic
 
@@ -41,7 +39,7 @@ def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 8
     from bidrn_tf.models.checkpoints import load_trained
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
-    from bidrn_tf.train.diagnostics import mean_pose_control, mean_rotations, pose_angles, predicted_rotations
+    from bidrn_tf.train.diagnostics import mean_pose_control, predicted_rotations, rotation_errors
     from bidrn_tf.train.loop import TrainConfig, train
 
     if preset not in PRESETS:
@@ -64,11 +62,11 @@ def overfit_check(*, method: str, out: str, num_people: int = 16, steps: int = 8
                            input_hw=cfg.image_hw)
     precise_batchnorm(model, (b["image"] for b in batches))
     pred, truth = predicted_rotations(model, batches)
-    constant = {k: np.repeat(v, len(people), 0) for k, v in mean_rotations(truth).items()}
+    angles = rotation_errors(pred, truth, truth)  # the constant: each joint's mean over these same people
     result = {
         "fit": evaluate(model, people, smplx_model=smplx, input_hw=cfg.image_hw, progress=False)["mean"],
         "control": mean_pose_control(people, people, smplx),
-        "angles": pose_angles(pred, truth), "control_angles": pose_angles(constant, truth),
+        "angles": angles["model"], "control_angles": angles["constant"],
         "settings": {"method": method, "num_people": num_people, "steps": steps, "batch_size": batch_size,
                      "lr": lr, "seed": seed, "data_seed": data_seed, "preset": preset,
                      "model_config": dataclasses.asdict(cfg), "pose_loss": pose_loss,
