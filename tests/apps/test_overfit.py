@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS
+
 
 @pytest.mark.slow
 def test_overfit_command_writes_its_table_and_resumes_a_finished_run(tmp_path, capsys):
