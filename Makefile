@@ -48,7 +48,7 @@ bench: venv
 compare: venv
 	$(PY) benchmarks/compare_methods.py --methods fp bnn bidrn --seeds 0 1 2 --steps 1500 --eval-every 250 \
 		--lr 1e-3 --preset tiny --num-train 512 --num-val 32 --feature-bn --rotation-init rest --pose-loss geodesic \
-		--root-pose-weight 1 --fp-init he --rotations --out out/compare_geodesic
+		--root-pose-weight 1 --fp-init he --diagnose --out out/compare_geodesic
 
 # memorise 16 generated people without augmentation, evaluate on them (README "Overfit check")
 overfit: venv

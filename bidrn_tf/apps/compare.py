@@ -15,6 +15,8 @@ median of the training meshes (on the generated people better on MPVPE than the 
 after alignment: a method has learned from the images where it is below both); another row gives the mean
 pose each person's true root rotation (an oracle, not a control), and a closing sentence the oracles that
 take more parameter groups from the truth (``error_budget``): what each group costs in the metrics.
+``--diagnose`` adds, for every finished run's final weights, the rotation errors and the meshes scored
+against other validation people (``other_people_control``): what the output's link to the image is worth.
 
 Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
 and the spread and per-seed values; the control, images/s) and ``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
@@ -116,7 +118,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             num_train: int = 64, num_val: int = 16, seeds=(0,), data_seed: int = 0, bn: str = "precise",
             out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
             rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole",
-            body_hw: tuple | None = None, root_pose_weight: float = 0.0, rotations: bool = False) -> dict:
+            body_hw: tuple | None = None, root_pose_weight: float = 0.0, diagnose: bool = False) -> dict:
     """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
     {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
     same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
@@ -124,14 +126,15 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     another process is not disturbed.
     ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's): these ``ModelConfig``
     fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
-    ``rotations``: also load every finished run's final weights and add its rotation errors on the validation
-    people (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``."""
+    ``diagnose``: also load every finished run's final weights and add, on the validation people, its rotation
+    errors (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``
+    and its meshes scored against other people (``other_people_control``) as ``"other_people"``."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
-    from bidrn_tf.train.diagnostics import error_budget, median_mesh_control
+    from bidrn_tf.train.diagnostics import error_budget, median_mesh, median_mesh_control
 
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
@@ -153,7 +156,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     budget = error_budget(train_people, val_people, smplx)  # row 0: the control, row 1: the true-root oracle
     control, oracle = budget[0][1], budget[1][1]
-    median_mesh = median_mesh_control(train_people, val_people, smplx)
+    mesh = median_mesh(train_people, smplx)
     results = {}
     for method in methods:
         for seed in seeds:
@@ -162,25 +165,32 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
                            pose_loss=pose_loss, root_pose_weight=root_pose_weight, report_only=report_only)
             if run is not None:
                 results.setdefault(method, {"runs": {}})["runs"][seed] = run
-    if rotations:
-        _add_rotation_errors(results, out=out, smplx=smplx, calib=calib, val_people=val_people, cfg=cfg,
-                             batch_size=batch_size)
-    return {"control": control, "median_mesh_control": median_mesh, "true_root_oracle": oracle, "methods": results,
+    extra = {}
+    if diagnose:
+        extra["median_mesh_parts"] = _add_final_diagnostics(results, out=out, smplx=smplx, calib=calib,
+                                                            val_people=val_people, cfg=cfg, batch_size=batch_size,
+                                                            mesh=mesh)
+    return {"control": control, "median_mesh_control": median_mesh_control(train_people, val_people, smplx, mesh=mesh),
+            "true_root_oracle": oracle, "methods": results, **extra,
             "error_budget": [{"truth": list(truth), **row} for truth, row in budget]}
 
 
-def _add_rotation_errors(results: dict, *, out: str, smplx: str, calib, val_people, cfg, batch_size: int) -> None:
-    """Every run with final weights gets ``"rotations"``: ``rotation_errors`` of its predictions on the
-    validation people (precise BatchNorm as in the curves), the constant being the training people's mean."""
+def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_people, cfg, batch_size: int,
+                           mesh) -> dict:
+    """Every run with final weights gets, on the validation people (precise BatchNorm as in the curves),
+    ``"rotations"``: ``rotation_errors`` of its predictions, the constant being the training people's mean;
+    ``"other_people"``: ``other_people_control`` of its meshes (what their link to the image is worth); and
+    ``"parts"``: ``part_errors`` of its meshes. Returns ``part_errors`` of ``mesh`` (the median mesh)."""
+    import numpy as np
     import tensorflow as tf
 
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.models.batchnorm import precise_batchnorm
     from bidrn_tf.models.checkpoints import load_trained
-    from bidrn_tf.train.diagnostics import predicted_rotations, rotation_errors
+    from bidrn_tf.train.diagnostics import other_people_control, part_errors, predicted_rotations, rotation_errors
 
-    val = make_dataset(val_people, ground_truth(val_people, smplx)["joints"], batch_size=batch_size,
-                       training=False, input_hw=cfg.image_hw)
+    truth = ground_truth(val_people, smplx, vertices=True)
+    val = make_dataset(val_people, truth["joints"], batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     reference = predicted_rotations(None, calib)[1]
     for method, r in results.items():
         for seed, run in r["runs"].items():
@@ -191,10 +201,51 @@ def _add_rotation_errors(results: dict, *, out: str, smplx: str, calib, val_peop
             model = load_trained(weights, smplx_model=smplx)
             precise_batchnorm(model, (b["image"] for b in calib.take(8)))
             run["rotations"] = rotation_errors(*predicted_rotations(model, val), reference)
+            vertices = np.concatenate([model(b["image"], training=False)["vertices"].numpy() for b in val])
+            run["parts"] = part_errors(vertices, truth["vertices"], smplx)
+            if len(vertices) >= 2:
+                run["other_people"] = other_people_control(vertices, truth["vertices"], smplx)
+    return part_errors(mesh, truth["vertices"], smplx)
+
+
+def _other_people_sentence(result: dict) -> str:
+    """Markdown: every run's final meshes against their own people and against other people's
+    (``compare(diagnose=True)``): what the link of the output to the image is worth."""
+    rows = ""
+    for method, seed, run in _runs(result):
+        e = run.get("other_people")
+        if e:
+            cells = []
+            for k in ("MPVPE_all", "PA_MPJPE_body"):
+                own, other = e["model"][k], e["other_people"][k]
+                cells.append(f"{own:.1f} / {other:.1f} | {other - own:.1f}")
+            rows += f"| {method} | {seed} | " + " | ".join(cells) + " |\n"
+    if not rows:
+        return ""
+    return ("\nThe final weights' meshes scored against the people they were predicted for and against other "
+            "validation people (each person against the predictions for the others; a constant output scores the "
+            "same on both, so the difference is what the output's link to the image is worth; mm):\n\n"
+            "| method | seed | MPVPE_all: own / other people | worth | PA_MPJPE_body: own / other people | worth |\n"
+            "|---|---|---|---|---|---|\n" + rows)
+
+
+def _parts_sentence(result: dict) -> str:
+    """Markdown: the pelvis-aligned vertex error per body part of the median mesh and of every run's final
+    meshes (``compare(diagnose=True)``): where a method gains on the constant mesh."""
+    runs = [(m, s, run["parts"]) for m, s, run in _runs(result) if run.get("parts")]
+    if not runs or not result.get("median_mesh_parts"):
+        return ""
+    parts = list(result["median_mesh_parts"])
+    table = "| | " + " | ".join(parts) + " |\n|---|" + "---|" * len(parts) + "\n"
+    table += "| median-mesh control | " + " | ".join(f"{result['median_mesh_parts'][p]:.1f}" for p in parts) + " |\n"
+    for m, seed, e in runs:
+        table += f"| {m} (seed {seed}) | " + " | ".join(f"{e[p]:.1f}" for p in parts) + " |\n"
+    return ("\nVertex error per body part of the final weights' meshes on the validation people, pelvis at the "
+            "origin as in MPVPE_all (a vertex belongs to the part of its largest skinning weight; mm):\n\n" + table)
 
 
 def _rotation_sentence(result: dict) -> str:
-    """Markdown: the rotation errors of every run that has them (``compare(rotations=True)``)."""
+    """Markdown: the rotation errors of every run that has them (``compare(diagnose=True)``)."""
     rows = ""
     for method, seed, run in _runs(result):
         e = run.get("rotations")
@@ -349,7 +400,7 @@ def format_table(result: dict, head: str) -> str:
         table += _resolution(points, means)
     if result.get("error_budget"):
         table += _budget_sentence(result["error_budget"])
-    return table + _rotation_sentence(result)
+    return table + _rotation_sentence(result) + _other_people_sentence(result) + _parts_sentence(result)
 
 
 def _budget_sentence(budget: list) -> str:
@@ -448,15 +499,16 @@ def main(argv=None) -> int:
     ap.add_argument("--bn", default="precise", choices=("precise", "moving"))
     ap.add_argument("--report-only", action="store_true",
                     help="train nothing: table and curves of the runs saved so far (e.g. while they still run)")
-    ap.add_argument("--rotations", action="store_true",
-                    help="also measure every finished run's rotation errors on the validation people (angles)")
+    ap.add_argument("--diagnose", "--rotations", dest="diagnose", action="store_true",
+                    help="also measure every finished run's final weights on the validation people: rotation errors "
+                         "(angles) and the meshes against other people's (what the link to the image is worth)")
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
                      data_seed=args.data_seed, bn=args.bn, out=args.out,
                      report_only=args.report_only, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
-                     rotations=args.rotations, **model_switches(args))
+                     diagnose=args.diagnose, **model_switches(args))
     if not result["methods"]:
         print(f"error: no run of {args.methods} x seeds {args.seeds} has an evaluated point in {args.out}",
               file=sys.stderr)

@@ -41,6 +41,18 @@ LEFT_HAND_JOINTS = [HAND_ROOTS["left"]] + list(range(25, 40))
 RIGHT_HAND_JOINTS = [HAND_ROOTS["right"]] + list(range(40, 55))
 #: joints whose skinning dominates a face / head vertex (derived face region)
 FACE_JOINTS = [JOINT_NAMES.index(n) for n in ("head", "jaw", "left_eye_smplhf", "right_eye_smplhf")]
+#: body parts for per-part vertex errors: every joint in exactly one part (a vertex belongs to the part of the
+#: joint with its largest skinning weight); the hands are the wrists and fingers, the head the face joints
+BODY_PARTS = {
+    "torso": [JOINT_NAMES.index(n) for n in ("pelvis", "spine1", "spine2", "spine3")],
+    "neck, head": [JOINT_NAMES.index("neck")] + FACE_JOINTS,
+    "upper arms": [JOINT_NAMES.index(n) for n in ("left_collar", "right_collar", "left_shoulder", "right_shoulder")],
+    "forearms": [JOINT_NAMES.index(n) for n in ("left_elbow", "right_elbow")],
+    "hands": LEFT_HAND_JOINTS + RIGHT_HAND_JOINTS,
+    "thighs": [JOINT_NAMES.index(n) for n in ("left_hip", "right_hip")],
+    "shins": [JOINT_NAMES.index(n) for n in ("left_knee", "right_knee")],
+    "feet": [JOINT_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")],
+}
 #: the 14 LSP joints of body PA-MPJPE, in LSP order: R ankle, R knee, R hip, L hip, L knee, L ankle,
 #: R wrist, R elbow, R shoulder, L shoulder, L elbow, L wrist, neck, head
 J14_FROM_SMPLX = [JOINT_NAMES.index(n) for n in (

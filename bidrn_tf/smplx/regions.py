@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bidrn_tf.smplx.joints import FACE_JOINTS, J14_FROM_SMPLX, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS
+from bidrn_tf.smplx.joints import BODY_PARTS, FACE_JOINTS, J14_FROM_SMPLX, LEFT_HAND_JOINTS, RIGHT_HAND_JOINTS
 from bidrn_tf.smplx.model_file import ModelFileError, SMPLXArrays, _SafeUnpickler
 
 
@@ -43,6 +43,12 @@ def face_vertex_ids(model: SMPLXArrays, ids_path: str | None = None) -> np.ndarr
     if ids_path:
         return np.asarray(np.load(ids_path, allow_pickle=False), np.int64)
     return _by_dominant_joint(model, FACE_JOINTS)
+
+
+def body_part_vertex_ids(model: SMPLXArrays) -> dict:
+    """{part: (N_p,) vertex indices} for every part of ``joints.BODY_PARTS``: the vertices whose largest
+    skinning weight is on one of the part's joints (every vertex in exactly one part)."""
+    return {part: _by_dominant_joint(model, joints) for part, joints in BODY_PARTS.items()}
 
 
 def j14_regressor(model: SMPLXArrays, path: str | None = None, *, allow_pickle: bool = False) -> np.ndarray:

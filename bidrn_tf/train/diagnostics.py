@@ -11,8 +11,9 @@
   ``TRUTH_GROUPS``;
 * :func:`error_budget`: the oracles one group at a time - what share of a metric each parameter group is;
 * :func:`median_mesh_control`: the other "learned nothing" baseline - one constant *mesh* for everyone, the
-  per-vertex geometric median of the training meshes (:func:`geometric_median`); a constant output can score
-  better on MPVPE than the mean parameters do (it does on the generated people);
+  per-vertex geometric median of the training meshes (:func:`median_mesh`, :func:`geometric_median`); a
+  constant output can score better on MPVPE than the mean parameters do (it does on the generated people);
+* :func:`part_errors`: the pelvis-aligned vertex error per body part (where a model gains on a control);
 * :func:`predicted_rotations`, :func:`pose_angles`, :func:`mean_rotations`, :func:`rotation_errors`: what a
   model predicts for each rotation output, as angles against the truth, beside each joint's mean rotation
   (a constant) and the spread of the predictions themselves;
@@ -170,26 +171,56 @@ def geometric_median(points, *, iterations: int = 300, tol: float = 1e-10) -> np
     return median
 
 
-def median_mesh_control(train_people, val_people, smplx_model: str) -> dict:
-    """Metrics (mm) of predicting every validation person with one constant mesh: the per-vertex geometric
-    median of the training people's meshes, each moved to put its pelvis at the origin (MPVPE aligns the
-    pelvis, so that is where a constant mesh is compared). The mean parameters (:func:`mean_pose_control`)
-    give a posed body; the median mesh is no body pose at all (every vertex where it is typically), and on
-    the generated people it is better than the mean parameters on MPVPE and worse after Procrustes alignment
-    (README, issue 12). A constant output can score like either, so a method has learned from the images
-    where it is below both controls."""
+def median_mesh(train_people, smplx_model: str) -> np.ndarray:
+    """(V, 3) metres: the per-vertex geometric median of the fitted training people's meshes, each moved to
+    put its pelvis at the origin (MPVPE aligns the pelvis, so that is where a constant mesh is compared)."""
     from bidrn_tf.data.pipeline import ground_truth
-    from bidrn_tf.evaluate import metrics
-    from bidrn_tf.smplx.joints import PELVIS
 
-    regions = _regions(smplx_model)
     fitted = [p for p in train_people if p.params is not None]
     verts = ground_truth(fitted, smplx_model, vertices=True)["vertices"].astype(np.float64)
-    pelvis = np.einsum("v,nvc->nc", regions["j_regressor"][PELVIS], verts)
-    mesh = geometric_median(verts - pelvis[:, None])
+    return geometric_median(_pelvis_aligned(verts, smplx_model))
+
+
+def _pelvis_aligned(vertices, smplx_model: str) -> np.ndarray:
+    from bidrn_tf.smplx.joints import PELVIS
+
+    vertices = np.asarray(vertices, np.float64)
+    pelvis = np.einsum("v,nvc->nc", _regions(smplx_model)["j_regressor"][PELVIS], vertices)
+    return vertices - pelvis[:, None]
+
+
+def median_mesh_control(train_people, val_people, smplx_model: str, *, mesh=None) -> dict:
+    """Metrics (mm) of predicting every validation person with one constant mesh: :func:`median_mesh` of the
+    training people (or ``mesh``, (V, 3), when it is already at hand). The mean parameters
+    (:func:`mean_pose_control`) give a posed body; the median mesh is no body pose at all (every vertex where
+    it is typically), and on the generated people it is better than the mean parameters on MPVPE and worse
+    after Procrustes alignment (README, issue 12). A constant output can score like either, so a method has
+    learned from the images where it is below both controls."""
+    from bidrn_tf.data.pipeline import ground_truth
+    from bidrn_tf.evaluate import metrics
+
+    regions = _regions(smplx_model)
+    mesh = median_mesh(train_people, smplx_model) if mesh is None else np.asarray(mesh, np.float64)
     gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"].astype(np.float64)
     rows = [metrics.mesh_metrics(mesh, g, **regions) for g in gt]
     return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
+
+
+def part_errors(pred_vertices, true_vertices, smplx_model: str) -> dict:
+    """{part: mm} for every part of ``smplx.joints.BODY_PARTS``: the mean distance of the part's vertices
+    (``smplx.regions.body_part_vertex_ids``) to the truth once both meshes have their pelvis at the origin
+    (as MPVPE_all; the parts' errors weighted by their vertex counts average to it), over the people.
+    ``pred_vertices``: (N, V, 3) or one (V, 3) mesh for everyone; ``true_vertices``: (N, V, 3) metres."""
+    from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.regions import body_part_vertex_ids
+
+    truth = _pelvis_aligned(true_vertices, smplx_model)
+    pred = np.asarray(pred_vertices, np.float64)
+    pred = _pelvis_aligned(np.broadcast_to(pred, truth.shape) if pred.ndim == 2 else pred, smplx_model)
+    if pred.shape != truth.shape:
+        raise ValueError(f"pred_vertices must be (V, 3) or {truth.shape}, got {np.shape(pred_vertices)}")
+    dist = np.linalg.norm(pred - truth, axis=-1).mean(0) * 1000.0  # (V,) mm
+    return {part: float(dist[ids].mean()) for part, ids in body_part_vertex_ids(load(smplx_model)).items()}
 
 
 def error_budget(train_people, val_people, smplx_model: str) -> list:
@@ -262,3 +293,35 @@ def rotation_errors(pred: dict, truth: dict, reference: dict) -> dict:
             "spread": pose_angles(pred, own),
             "root_tilt": {"model": up_axis_tilt(pred["root_pose"], truth["root_pose"]),
                           "constant": up_axis_tilt(constant["root_pose"], truth["root_pose"])}}
+
+
+def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_shifts: int = 31) -> dict:
+    """Metrics (mm, means over people) of a model's meshes against the people they were predicted for, and
+    against other people: ``{"model": {metric: mm}, "other_people": {metric: mm}}``.
+
+    ``pred_vertices`` / ``true_vertices``: (N, V, 3) metres, row i predicted from person i's image, N >= 2.
+    "other_people" scores person i with the prediction for person (i + k) mod N, averaged over the shifts
+    k = 1 .. min(N - 1, ``max_shifts``) (with N <= ``max_shifts`` + 1: every other person, each pair once per
+    direction). The predictions keep their distribution but lose their link to the image, so
+    ``other_people - model`` is what that link is worth; a constant output scores the same on both, and so
+    does a model whose output varies at random. Cost: N x min(N - 1, max_shifts) calls of ``mesh_metrics``."""
+    from bidrn_tf.evaluate import metrics
+
+    pred = np.asarray(pred_vertices, np.float64)
+    truth = np.asarray(true_vertices, np.float64)
+    if pred.ndim != 3 or pred.shape != truth.shape or pred.shape[-1] != 3:
+        raise ValueError(f"pred_vertices and true_vertices must both be (N, V, 3), got {pred.shape} and {truth.shape}")
+    n = len(pred)
+    if n < 2:
+        raise ValueError(f"other_people_control needs at least 2 people, got {n}")
+    if max_shifts < 1:
+        raise ValueError(f"max_shifts must be >= 1, got {max_shifts}")
+    regions = _regions(smplx_model)
+
+    def mean(rows):
+        return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
+
+    own = [metrics.mesh_metrics(pred[i], truth[i], **regions) for i in range(n)]
+    shifts = range(1, min(n - 1, max_shifts) + 1)
+    other = [metrics.mesh_metrics(pred[(i + k) % n], truth[i], **regions) for k in shifts for i in range(n)]
+    return {"model": mean(own), "other_people": mean(other)}

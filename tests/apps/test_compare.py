@@ -86,7 +86,7 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
                      "matrix", "--fp-init", "he", "--body-hw", "128", "96", "--root-pose-weight", "2",
-                     "--rotations"]) == 2  # no table
+                     "--diagnose"]) == 2  # no table
     assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
     assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
@@ -97,7 +97,9 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     assert {k: default[k] for k in keys} == {"feature_bn": False, "rotation_init": "hand4whole",
                                              "pose_loss": "axis_angle", "fp_init": "hand4whole", "root_pose_weight": 0}
     assert (switched["body_hw"], "body_hw" in default) == ((128, 96), False)  # default: the preset's
-    assert (switched["rotations"], default["rotations"]) == (True, False)
+    assert (switched["diagnose"], default["diagnose"]) == (True, False)
+    assert app.main(["--methods", "fp", "--out", out, "--rotations"]) == 2  # the older name of --diagnose
+    assert seen[-1]["diagnose"] is True
     with pytest.raises(SystemExit):
         app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])
     with pytest.raises(SystemExit):  # smaller than one feature cell of the ResNet
@@ -214,10 +216,11 @@ def test_report_only_writes_both_controls_beside_a_stored_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_compare_trains_evaluates_and_measures_rotations_end_to_end(tmp_path):
+def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     """Two steps of FP on 8 generated people: a curve point at the last step, the table, and with
-    ``--rotations`` the rotation errors of the final weights; the constant's root angle is the one of the
-    training people's mean root against the validation people's, from their parameter files."""
+    ``--diagnose`` the rotation errors of the final weights (the constant's root angle is the one of the
+    training people's mean root against the validation people's, from their parameter files) and the meshes
+    against their own people, equal to the curve's last point."""
     import json
 
     from scipy.spatial.transform import Rotation
@@ -227,7 +230,7 @@ def test_compare_trains_evaluates_and_measures_rotations_end_to_end(tmp_path):
 
     out = tmp_path / "c"
     assert main(["--methods", "fp", "--steps", "2", "--eval-every", "2", "--preset", "tiny", "--num-train", "8",
-                 "--num-val", "2", "--out", str(out), "--rotations"]) == 0
+                 "--num-val", "2", "--out", str(out), "--diagnose"]) == 0
     result = json.loads((out / "comparison.json").read_text())
     run = result["methods"]["fp"]["runs"]["0"]
     assert [p["step"] for p in run["curve"]] == [2]
@@ -240,3 +243,10 @@ def test_compare_trains_evaluates_and_measures_rotations_end_to_end(tmp_path):
     assert all(np.isfinite(v) for part in ("model", "spread") for v in run["rotations"][part].values())
     table = (out / "comparison.md").read_text()
     assert f"| fp | 0 | {run['rotations']['model']['root_pose']:.1f} / {expected:.1f} |" in table
+    own, other = run["other_people"]["model"], run["other_people"]["other_people"]
+    assert own == pytest.approx({k: v for k, v in run["curve"][-1].items() if k != "step"}, rel=1e-4)
+    assert other["MPVPE_all"] > 0
+    assert f"| fp | 0 | {own['MPVPE_all']:.1f} / {other['MPVPE_all']:.1f} |" in table
+    parts = run["parts"]
+    assert set(parts) == set(result["median_mesh_parts"]) and all(np.isfinite(v) for v in parts.values())
+    assert "| median-mesh control | " + " | ".join(f"{v:.1f}" for v in result["median_mesh_parts"].values()) in table

@@ -10,8 +10,9 @@ from scipy.spatial.transform import Rotation
 
 from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS
 from bidrn_tf.train.diagnostics import (SignFlips, binary_kernels, block_activation_std, error_budget, geometric_median,
-                                        mean_pose_control, mean_rotations, median_mesh_control, pose_angles,
-                                        rotation_errors, up_axis_tilt)
+                                        mean_pose_control, mean_rotations, median_mesh, median_mesh_control,
+                                        other_people_control, part_errors, pose_angles, rotation_errors,
+                                        up_axis_tilt)
 
 
 def test_precise_batchnorm_is_the_mean_of_the_batch_statistics(rng):
@@ -118,6 +119,10 @@ def test_geometric_median_at_analytic_points():
 def test_median_mesh_control_is_exact_for_identical_people_and_ignores_the_root(tmp_path, smplx_model_path):
     people = load_agora(make_agora(str(tmp_path)), "train")  # two persons with the same parameters
     assert median_mesh_control(people, people, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-3)
+    mesh = median_mesh(people, smplx_model_path)  # given the mesh, the control scores that mesh
+    assert median_mesh_control(people, people, smplx_model_path, mesh=mesh + [0.0, 0.0, 0.05]) == pytest.approx(
+        median_mesh_control(people, people, smplx_model_path), abs=1e-3)  # MPVPE aligns the pelvis
+    assert median_mesh_control(people, people, smplx_model_path, mesh=mesh * 1.1)["MPVPE_all"] > 1.0
     # a constant mesh cannot follow the root: people turned by +-0.4 rad about the vertical are predicted with
     # one mesh, which the mean-pose control (the mean root is the untouched one) gets exactly right
     base = Rotation.from_rotvec(people[0].params["global_orient"])
@@ -125,6 +130,79 @@ def test_median_mesh_control_is_exact_for_identical_people_and_ignores_the_root(
     turned = [type(p)(**{**p.__dict__, "params": {**p.params, "global_orient": o}}) for p, o in zip(people, orient)]
     assert median_mesh_control(turned, people, smplx_model_path)["MPVPE_all"] > 1.0
     assert mean_pose_control(turned, people, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-2)
+
+
+def _meshes(smplx_model_path, n, rng):
+    """n (V, 3) meshes: the model's template, each moved by its own offset and stretched by its own factor."""
+    from bidrn_tf.smplx.model_file import load
+
+    template = np.asarray(load(smplx_model_path).v_template, np.float64)
+    return np.stack([template * rng.uniform(0.8, 1.2) + rng.normal(0, 0.1, 3) for _ in range(n)])
+
+
+def test_other_people_control_scores_each_person_against_the_others_predictions(smplx_model_path):
+    from bidrn_tf.evaluate.metrics import METRIC_NAMES, mpvpe
+    from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.joints import PELVIS
+
+    rng = np.random.default_rng(0)
+    truth = _meshes(smplx_model_path, 4, rng)
+    perfect = other_people_control(truth, truth, smplx_model_path)
+    assert all(v == pytest.approx(0.0, abs=1e-6) for v in perfect["model"].values())
+    # a perfect model against the other people: the pelvis-aligned mean vertex distance of every ordered pair
+    pelvis = np.asarray(load(smplx_model_path).j_regressor, np.float64)[PELVIS]
+    aligned = truth - np.einsum("v,nvc->nc", pelvis, truth)[:, None]
+    pairs = [np.linalg.norm(aligned[i] - aligned[j], axis=-1).mean() * 1000 for i in range(4) for j in range(4) if i != j]
+    assert perfect["other_people"]["MPVPE_all"] == pytest.approx(np.mean(pairs), rel=1e-9)
+    assert perfect["other_people"]["MPVPE_all"] > 10
+    # a constant output: the same on both; so is any output that does not depend on the person
+    constant = np.repeat(_meshes(smplx_model_path, 1, rng), 4, 0)
+    got = other_people_control(constant, truth, smplx_model_path)
+    for k in METRIC_NAMES:
+        assert got["other_people"][k] == pytest.approx(got["model"][k], rel=1e-9), k
+    # fewer shifts than people: person i against the prediction for person i + 1 only
+    noisy = truth + rng.normal(0, 0.01, truth.shape)
+    one = other_people_control(noisy, truth, smplx_model_path, max_shifts=1)["other_people"]["MPVPE_all"]
+    expected = np.mean([mpvpe(noisy[(i + 1) % 4], truth[i], pelvis @ noisy[(i + 1) % 4], pelvis @ truth[i])
+                        for i in range(4)])
+    assert one == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="at least 2 people"):
+        other_people_control(truth[:1], truth[:1], smplx_model_path)
+    with pytest.raises(ValueError, match=r"\(N, V, 3\)"):
+        other_people_control(truth, truth[:3], smplx_model_path)
+    with pytest.raises(ValueError, match="max_shifts"):
+        other_people_control(truth, truth, smplx_model_path, max_shifts=0)
+
+
+def test_part_errors_split_mpvpe_by_body_part(smplx_model_path):
+    from bidrn_tf.evaluate.metrics import mpvpe
+    from bidrn_tf.smplx.joints import BODY_PARTS, PELVIS
+    from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.regions import body_part_vertex_ids
+
+    arrays = load(smplx_model_path)
+    ids = body_part_vertex_ids(arrays)
+    assert list(ids) == list(BODY_PARTS)
+    assert np.array_equal(np.sort(np.concatenate(list(ids.values()))), np.arange(arrays.num_vertices))  # a partition
+    rng = np.random.default_rng(1)
+    truth = _meshes(smplx_model_path, 3, rng)
+    pred = truth + rng.normal(0, 0.02, truth.shape)
+    got = part_errors(pred, truth, smplx_model_path)
+    pelvis = np.asarray(arrays.j_regressor, np.float64)[PELVIS]
+    overall = np.mean([mpvpe(p, t, pelvis @ p, pelvis @ t) for p, t in zip(pred, truth)])
+    weighted = sum(got[k] * len(ids[k]) for k in got) / arrays.num_vertices
+    assert weighted == pytest.approx(overall, rel=1e-9)
+    assert all(v == pytest.approx(0.0, abs=1e-9) for v in part_errors(truth, truth, smplx_model_path).values())
+    # a hand moved away from a correct body: only the hands' error (the pelvis does not depend on the hands)
+    moved = truth.copy()
+    moved[:, ids["hands"]] += [0.0, 0.1, 0.0]
+    got = part_errors(moved, truth, smplx_model_path)
+    assert got["hands"] == pytest.approx(100.0, rel=1e-6)
+    assert all(v == pytest.approx(0.0, abs=1e-6) for k, v in got.items() if k != "hands")
+    one = part_errors(truth[0], truth, smplx_model_path)  # one mesh for everyone = that mesh repeated
+    assert one == pytest.approx(part_errors(np.repeat(truth[:1], 3, 0), truth, smplx_model_path))
+    with pytest.raises(ValueError, match="pred_vertices"):
+        part_errors(truth[:2], truth, smplx_model_path)
 
 
 def _poses(rotvecs_per_part):
