@@ -15,8 +15,9 @@ median of the training meshes (on the generated people better on MPVPE than the 
 after alignment: a method has learned from the images where it is below both); another row gives the mean
 pose each person's true root rotation (an oracle, not a control), and a closing sentence the oracles that
 take more parameter groups from the truth (``error_budget``): what each group costs in the metrics.
-``--diagnose`` adds, for every finished run's final weights, the rotation errors and the meshes scored
-against other validation people (``other_people_control``): what the output's link to the image is worth.
+``--diagnose`` adds, for every finished run's final weights, the rotation errors, the meshes scored
+against other validation people (``other_people_control``: what the output's link to the image is worth)
+and the vertex error per body part beside the median mesh's (``part_errors``).
 
 Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
 and the spread and per-seed values; the control, images/s) and ``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
@@ -127,8 +128,9 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's): these ``ModelConfig``
     fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
     ``diagnose``: also load every finished run's final weights and add, on the validation people, its rotation
-    errors (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``
-    and its meshes scored against other people (``other_people_control``) as ``"other_people"``."""
+    errors (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``,
+    its meshes scored against other people (``other_people_control``) as ``"other_people"`` and its vertex
+    error per body part (``part_errors``) as ``"parts"``; the median mesh's as ``"median_mesh_parts"``."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
