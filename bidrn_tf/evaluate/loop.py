@@ -17,12 +17,8 @@ from bidrn_tf.evaluate import metrics
 def evaluate(model, people, *, smplx_model: str, input_hw, batch_size: int = 8, progress: bool = True) -> dict:
     """{"per_person": [{key, metric: mm}], "mean": {metric: mm}, "count": N}."""
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
-    from bidrn_tf.smplx.model_file import load
-    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
 
-    arrays = load(smplx_model)
-    regions = dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
-                   hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
+    regions = metrics.model_regions(smplx_model)
     truth = ground_truth(people, smplx_model, vertices=True)
     gt = truth["vertices"]
     ds = make_dataset(people, truth["joints"], batch_size=batch_size, training=False, input_hw=input_hw)

@@ -40,6 +40,17 @@ def pa_error(pred, gt) -> float:
     return mean_error_mm(similarity_align(pred, gt), gt)
 
 
+def model_regions(smplx_model: str) -> dict:
+    """The keyword arguments of :func:`mesh_metrics` from an SMPL-X model file: its joint regressor, the J14
+    regressor and the hand / face vertex sets (``smplx.regions``)."""
+    from bidrn_tf.smplx.model_file import load
+    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
+
+    arrays = load(smplx_model)
+    return dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
+                hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
+
+
 def mesh_metrics(pred_v: np.ndarray, gt_v: np.ndarray, *, j_regressor: np.ndarray, j14: np.ndarray,
                  hand_ids: dict, face_ids: np.ndarray) -> dict:
     """All metrics for one person; ``pred_v`` / ``gt_v`` (V, 3) metres. Returns {name: mm}."""

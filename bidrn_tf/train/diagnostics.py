@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
+from bidrn_tf.evaluate import metrics
 from bidrn_tf.smplx.joints import POSE_OUTPUTS  # the rotation outputs: root, body, hands, jaw
 
 _BLOCK = re.compile(r"^(stage\d+_block\d+)_")
@@ -117,7 +118,6 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
     from scipy.spatial.transform import Rotation
 
     from bidrn_tf.data.pipeline import ground_truth
-    from bidrn_tf.evaluate import metrics
     from bidrn_tf.smplx import SMPLXLayer
 
     for truth in truths:
@@ -127,7 +127,7 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
     fitted = [p for p in train_people if p.params is not None]
     mean = {k: np.mean([p.params[k] for p in fitted], 0) for k in keys}
     mean["global_orient"] = Rotation.from_rotvec(np.stack([p.params["global_orient"] for p in fitted])).mean().as_rotvec()
-    regions = _regions(smplx_model)
+    regions = metrics.model_regions(smplx_model)
     gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"]
     layer = SMPLXLayer(smplx_model)
     results = []
@@ -142,16 +142,6 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
             rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))
         results.append({k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES})
     return results
-
-
-def _regions(smplx_model: str) -> dict:
-    """The vertex and joint sets ``evaluate.metrics.mesh_metrics`` needs, from the model file."""
-    from bidrn_tf.smplx.model_file import load
-    from bidrn_tf.smplx.regions import face_vertex_ids, hand_vertex_ids, j14_regressor
-
-    arrays = load(smplx_model)
-    return dict(j_regressor=np.asarray(arrays.j_regressor, np.float64), j14=j14_regressor(arrays),
-                hand_ids=hand_vertex_ids(arrays), face_ids=face_vertex_ids(arrays))
 
 
 def geometric_median(points, *, iterations: int = 300, tol: float = 1e-10) -> np.ndarray:
@@ -185,7 +175,7 @@ def _pelvis_aligned(vertices, smplx_model: str) -> np.ndarray:
     from bidrn_tf.smplx.joints import PELVIS
 
     vertices = np.asarray(vertices, np.float64)
-    pelvis = np.einsum("v,nvc->nc", _regions(smplx_model)["j_regressor"][PELVIS], vertices)
+    pelvis = np.einsum("v,nvc->nc", metrics.model_regions(smplx_model)["j_regressor"][PELVIS], vertices)
     return vertices - pelvis[:, None]
 
 
@@ -197,9 +187,8 @@ def median_mesh_control(train_people, val_people, smplx_model: str, *, mesh=None
     after Procrustes alignment (README, issue 12). A constant output can score like either, so a method has
     learned from the images where it is below both controls."""
     from bidrn_tf.data.pipeline import ground_truth
-    from bidrn_tf.evaluate import metrics
 
-    regions = _regions(smplx_model)
+    regions = metrics.model_regions(smplx_model)
     mesh = median_mesh(train_people, smplx_model) if mesh is None else np.asarray(mesh, np.float64)
     gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"].astype(np.float64)
     rows = [metrics.mesh_metrics(mesh, g, **regions) for g in gt]
@@ -305,7 +294,6 @@ def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_
     direction). The predictions keep their distribution but lose their link to the image, so
     ``other_people - model`` is what that link is worth; a constant output scores the same on both, and so
     does a model whose output varies at random. Cost: N x min(N - 1, max_shifts) calls of ``mesh_metrics``."""
-    from bidrn_tf.evaluate import metrics
 
     pred = np.asarray(pred_vertices, np.float64)
     truth = np.asarray(true_vertices, np.float64)
@@ -316,7 +304,7 @@ def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_
         raise ValueError(f"other_people_control needs at least 2 people, got {n}")
     if max_shifts < 1:
         raise ValueError(f"max_shifts must be >= 1, got {max_shifts}")
-    regions = _regions(smplx_model)
+    regions = metrics.model_regions(smplx_model)
 
     def mean(rows):
         return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
