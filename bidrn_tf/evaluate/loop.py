@@ -34,8 +34,7 @@ def evaluate(model, people, *, smplx_model: str, input_hw, batch_size: int = 8, 
             rows.append({"key": people[i].key, **metrics.mesh_metrics(v.astype(np.float64), gt[i].astype(np.float64),
                                                                       **regions)})
             i += 1
-    mean = {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
-    return {"per_person": rows, "mean": mean, "count": len(rows)}
+    return {"per_person": rows, "mean": metrics.mean_metrics(rows), "count": len(rows)}
 
 
 def main(argv=None) -> int:

@@ -73,6 +73,15 @@ METRIC_NAMES = ("MPVPE_all", "MPVPE_hands", "MPVPE_face", "PA_MPVPE_all", "PA_MP
                 "PA_MPJPE_body", "PA_MPJPE_hands")
 
 
+def mean_metrics(rows) -> dict:
+    """{metric: mm} averaged over ``rows``, a non-empty sequence of :func:`mesh_metrics` results (extra keys
+    such as a person's ``key`` are ignored)."""
+    rows = list(rows)
+    if not rows:
+        raise ValueError("mean_metrics needs at least one row of metrics, got none")
+    return {k: float(np.mean([r[k] for r in rows])) for k in METRIC_NAMES}
+
+
 def format_table(rows: dict) -> str:
     """Markdown table of {label: {metric: mm}}."""
     head = "| | " + " | ".join(METRIC_NAMES) + " |\n|---|" + "---|" * len(METRIC_NAMES) + "\n"

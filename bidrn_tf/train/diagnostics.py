@@ -140,7 +140,7 @@ def _oracles(train_people, val_people, smplx_model: str, truths) -> list:
             params["transl"] = tf.constant(p.params["transl"][None])
             v = layer(params)["vertices"].numpy()[0].astype(np.float64)
             rows.append(metrics.mesh_metrics(v, g.astype(np.float64), **regions))
-        results.append({k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES})
+        results.append(metrics.mean_metrics(rows))
     return results
 
 
@@ -191,8 +191,7 @@ def median_mesh_control(train_people, val_people, smplx_model: str, *, mesh=None
     regions = metrics.model_regions(smplx_model)
     mesh = median_mesh(train_people, smplx_model) if mesh is None else np.asarray(mesh, np.float64)
     gt = ground_truth(val_people, smplx_model, vertices=True)["vertices"].astype(np.float64)
-    rows = [metrics.mesh_metrics(mesh, g, **regions) for g in gt]
-    return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
+    return metrics.mean_metrics(metrics.mesh_metrics(mesh, g, **regions) for g in gt)
 
 
 def part_errors(pred_vertices, true_vertices, smplx_model: str) -> dict:
@@ -203,11 +202,14 @@ def part_errors(pred_vertices, true_vertices, smplx_model: str) -> dict:
     from bidrn_tf.smplx.model_file import load
     from bidrn_tf.smplx.regions import body_part_vertex_ids
 
-    truth = _pelvis_aligned(true_vertices, smplx_model)
+    truth = np.asarray(true_vertices, np.float64)
     pred = np.asarray(pred_vertices, np.float64)
-    pred = _pelvis_aligned(np.broadcast_to(pred, truth.shape) if pred.ndim == 2 else pred, smplx_model)
-    if pred.shape != truth.shape:
-        raise ValueError(f"pred_vertices must be (V, 3) or {truth.shape}, got {np.shape(pred_vertices)}")
+    if truth.ndim != 3 or truth.shape[-1] != 3:
+        raise ValueError(f"true_vertices must be (N, V, 3), got {truth.shape}")
+    if pred.shape not in (truth.shape, truth.shape[1:]):
+        raise ValueError(f"pred_vertices must be {truth.shape[1:]} or {truth.shape}, got {pred.shape}")
+    truth = _pelvis_aligned(truth, smplx_model)
+    pred = _pelvis_aligned(np.broadcast_to(pred, truth.shape), smplx_model)
     dist = np.linalg.norm(pred - truth, axis=-1).mean(0) * 1000.0  # (V,) mm
     return {part: float(dist[ids].mean()) for part, ids in body_part_vertex_ids(load(smplx_model)).items()}
 
@@ -292,9 +294,9 @@ def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_
     "other_people" scores person i with the prediction for person (i + k) mod N, averaged over the shifts
     k = 1 .. min(N - 1, ``max_shifts``) (with N <= ``max_shifts`` + 1: every other person, each pair once per
     direction). The predictions keep their distribution but lose their link to the image, so
-    ``other_people - model`` is what that link is worth; a constant output scores the same on both, and so
-    does a model whose output varies at random. Cost: N x min(N - 1, max_shifts) calls of ``mesh_metrics``."""
-
+    ``other_people - model`` is what that link is worth. A constant output scores exactly the same on both; a
+    model whose output varies at random scores the same in expectation. Cost: N x min(N - 1, max_shifts)
+    calls of ``mesh_metrics``."""
     pred = np.asarray(pred_vertices, np.float64)
     truth = np.asarray(true_vertices, np.float64)
     if pred.ndim != 3 or pred.shape != truth.shape or pred.shape[-1] != 3:
@@ -305,11 +307,7 @@ def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_
     if max_shifts < 1:
         raise ValueError(f"max_shifts must be >= 1, got {max_shifts}")
     regions = metrics.model_regions(smplx_model)
-
-    def mean(rows):
-        return {k: float(np.mean([r[k] for r in rows])) for k in metrics.METRIC_NAMES}
-
     own = [metrics.mesh_metrics(pred[i], truth[i], **regions) for i in range(n)]
     shifts = range(1, min(n - 1, max_shifts) + 1)
     other = [metrics.mesh_metrics(pred[(i + k) % n], truth[i], **regions) for k in shifts for i in range(n)]
-    return {"model": mean(own), "other_people": mean(other)}
+    return {"model": metrics.mean_metrics(own), "other_people": metrics.mean_metrics(other)}

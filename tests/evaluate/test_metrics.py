@@ -62,3 +62,12 @@ def test_gap_closed_is_the_share_of_the_fp_bnn_gap_and_names_the_methods_ahead()
     assert gap_closed({"fp": 10.0, "bidrn": 12.0}) == "" and gap_closed({"fp": 1.0, "bnn": 1.0, "bidrn": 1.0}) == ""
     below = gap_closed({"fp": 264.6, "bnn": 257.1, "bidrn": 319.4})
     assert below.startswith("No FP-BNN gap to close: BNN (257.1) is below FP (264.6)") and "closes" not in below
+
+
+def test_mean_metrics_averages_each_metric_and_ignores_other_keys():
+    rows = [{"key": "a", **{k: float(i) for i, k in enumerate(metrics.METRIC_NAMES)}},
+            {"key": "b", **{k: float(3 * i + 1) for i, k in enumerate(metrics.METRIC_NAMES)}}]
+    got = metrics.mean_metrics(iter(rows))  # any iterable, e.g. a generator
+    assert got == {k: (i + 3 * i + 1) / 2 for i, k in enumerate(metrics.METRIC_NAMES)}
+    with pytest.raises(ValueError, match="at least one row"):
+        metrics.mean_metrics([])

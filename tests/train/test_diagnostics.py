@@ -203,6 +203,10 @@ def test_part_errors_split_mpvpe_by_body_part(smplx_model_path):
     assert one == pytest.approx(part_errors(np.repeat(truth[:1], 3, 0), truth, smplx_model_path))
     with pytest.raises(ValueError, match="pred_vertices"):
         part_errors(truth[:2], truth, smplx_model_path)
+    with pytest.raises(ValueError, match="pred_vertices"):  # one mesh with the wrong vertex count
+        part_errors(truth[0, :-1], truth, smplx_model_path)
+    with pytest.raises(ValueError, match="true_vertices"):
+        part_errors(truth[0], truth[0], smplx_model_path)
 
 
 def _poses(rotvecs_per_part):
