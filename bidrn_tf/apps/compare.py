@@ -183,7 +183,6 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     ``"rotations"``: ``rotation_errors`` of its predictions, the constant being the training people's mean;
     ``"other_people"``: ``other_people_control`` of its meshes (what their link to the image is worth); and
     ``"parts"``: ``part_errors`` of its meshes. Returns ``part_errors`` of ``mesh`` (the median mesh)."""
-    import numpy as np
     import tensorflow as tf
 
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
@@ -202,8 +201,9 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
             tf.keras.backend.clear_session()
             model = load_trained(weights, smplx_model=smplx)
             precise_batchnorm(model, (b["image"] for b in calib.take(8)))
-            run["rotations"] = rotation_errors(*predicted_rotations(model, val), reference)
-            vertices = np.concatenate([model(b["image"], training=False)["vertices"].numpy() for b in val])
+            pred, truth_rotations = predicted_rotations(model, val, also=("vertices",))
+            vertices = pred.pop("vertices")
+            run["rotations"] = rotation_errors(pred, truth_rotations, reference)
             run["parts"] = part_errors(vertices, truth["vertices"], smplx)
             if len(vertices) >= 2:
                 run["other_people"] = other_people_control(vertices, truth["vertices"], smplx)

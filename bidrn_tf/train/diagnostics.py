@@ -224,16 +224,20 @@ def error_budget(train_people, val_people, smplx_model: str) -> list:
     return list(zip(truths, _oracles(train_people, val_people, smplx_model, truths)))
 
 
-def predicted_rotations(model, batches) -> tuple:
+def predicted_rotations(model, batches, *, also=()) -> tuple:
     """``(pred, truth)``, each {part: (N, 3K) axis-angle} over every part of ``POSE_OUTPUTS``: ``model``'s
     outputs (inference mode) and the targets of ``batches`` (dicts with "image" and the parts); with
-    ``model=None`` only the targets (pred is None)."""
-    pred, truth = {k: [] for k in POSE_OUTPUTS}, {k: [] for k in POSE_OUTPUTS}
+    ``model=None`` only the targets (pred is None). ``also``: names of further model outputs (e.g.
+    "vertices") to put in ``pred`` from the same pass."""
+    if model is None and also:
+        raise ValueError(f"also={tuple(also)} needs a model; with model=None there are no outputs")
+    pred, truth = {k: [] for k in (*POSE_OUTPUTS, *also)}, {k: [] for k in POSE_OUTPUTS}
     for b in batches:
         outputs = model(b["image"], training=False) if model is not None else None
         for k in POSE_OUTPUTS:
             truth[k].append(np.asarray(b[k]))
-            if outputs is not None:
+        if outputs is not None:
+            for k in pred:
                 pred[k].append(outputs[k].numpy())
     stack = lambda d: {k: np.concatenate(v) for k, v in d.items()}  # noqa: E731
     return (stack(pred) if model is not None else None), stack(truth)

@@ -11,8 +11,8 @@ from scipy.spatial.transform import Rotation
 from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS
 from bidrn_tf.train.diagnostics import (SignFlips, binary_kernels, block_activation_std, error_budget, geometric_median,
                                         mean_pose_control, mean_rotations, median_mesh, median_mesh_control,
-                                        other_people_control, part_errors, pose_angles, rotation_errors,
-                                        up_axis_tilt)
+                                        other_people_control, part_errors, pose_angles, predicted_rotations,
+                                        rotation_errors, up_axis_tilt)
 
 
 def test_precise_batchnorm_is_the_mean_of_the_batch_statistics(rng):
@@ -260,3 +260,29 @@ def test_rotation_errors_of_a_constant_model_equal_the_constant_and_have_no_spre
     assert got["root_tilt"]["model"] == pytest.approx(got["root_tilt"]["constant"], abs=1e-6)
     exact = rotation_errors(truth, truth, reference)
     assert max(exact["model"].values()) < 1e-3 and exact["spread"]["body_pose"] > 10.0
+
+
+def test_predicted_rotations_collects_outputs_and_targets_in_one_pass():
+    from bidrn_tf.smplx.joints import OUTPUT_SIZES
+
+    calls = []
+
+    def model(images, training):  # output = image mean times a fixed row per part, so rows are traceable
+        calls.append(training)
+        m = tf.reduce_mean(images, axis=[1, 2, 3])[:, None]
+        out = {k: m * tf.range(1.0, OUTPUT_SIZES[k] + 1) for k in PARTS}
+        out["vertices"] = m[:, :, None] * tf.ones((1, 5, 3))
+        return out
+
+    batches = [{"image": tf.fill((n, 4, 4, 3), float(v)),
+                **{k: np.full((n, OUTPUT_SIZES[k]), -v, np.float32) for k in PARTS}} for n, v in ((2, 1.0), (1, 2.0))]
+    pred, truth = predicted_rotations(model, batches, also=("vertices",))
+    assert calls == [False, False]  # one inference pass per batch, vertices included
+    assert set(pred) == {*PARTS, "vertices"} and set(truth) == set(PARTS)
+    np.testing.assert_allclose(pred["body_pose"][:, 0], [1.0, 1.0, 2.0])
+    np.testing.assert_allclose(pred["vertices"], np.repeat([1.0, 1.0, 2.0], 15).reshape(3, 5, 3))
+    np.testing.assert_allclose(truth["jaw_pose"][:, 0], [-1.0, -1.0, -2.0])
+    none, targets = predicted_rotations(None, batches)
+    assert none is None and targets.keys() == truth.keys()
+    with pytest.raises(ValueError, match="needs a model"):
+        predicted_rotations(None, batches, also=("vertices",))
