@@ -82,9 +82,9 @@ def add_budget_arguments(ap: argparse.ArgumentParser, *, steps: int, out: str) -
 
 def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
     """The switches for training from scratch (README "Comparison settings"), defaults Hand4Whole's:
-    ``--feature-bn``, ``--rotation-init``, ``--fp-init`` (``ModelConfig``, see :func:`model_switches`) and
+    ``--feature-bn``, ``--rotation-init``, ``--fp-init``, ``--boxnet`` (``ModelConfig``, see :func:`model_switches`) and
     ``--pose-loss``, ``--root-pose-weight`` (``TrainConfig``); ``--body-hw`` replaces the preset's body-backbone input size."""
-    from bidrn_tf.models.heads import ROTATION_INITS
+    from bidrn_tf.models.heads import BOXNET_KINDS, ROTATION_INITS
     from bidrn_tf.nn.layers import FP_CONV_INITS
     from bidrn_tf.train.losses import POSE_LOSSES
 
@@ -102,6 +102,9 @@ def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--root-pose-weight", type=_non_negative_float, default=0.0, metavar="W",
                     help="W > 0: the root rotation as a loss term of its own with weight W (default 0: the root "
                          "is 1 of the 55 rotations of the pose term, Hand4Whole) (TrainConfig.root_pose_weight)")
+    ap.add_argument("--boxnet", default=None, choices=BOXNET_KINDS,
+                    help="BoxNet kind for every method (ModelConfig.boxnet; default: the paper's, binarized for "
+                         "bidrn and full precision for the other methods)")
     ap.add_argument("--body-hw", type=_body_size, nargs=2, default=None, metavar=("H", "W"),
                     help="input size of the body backbone (ModelConfig.body_hw; default: the preset's, e.g. tiny "
                          "64 48, whose ResNet features are 2x2); sides >= 32")
@@ -114,6 +117,7 @@ def _body_size(text: str) -> int:
 
 def model_switches(args: argparse.Namespace) -> dict:
     """The ``ModelConfig`` fields set by :func:`add_scratch_switches`, for ``dataclasses.replace`` (``body_hw``
-    only when ``--body-hw`` was given)."""
+    only when ``--body-hw`` was given, ``boxnet`` only when ``--boxnet`` was)."""
     return {"feature_bn": args.feature_bn, "rotation_init": args.rotation_init, "fp_init": args.fp_init,
-            **({"body_hw": tuple(args.body_hw)} if args.body_hw else {})}
+            **({"body_hw": tuple(args.body_hw)} if args.body_hw else {}),
+            **({"boxnet": args.boxnet} if args.boxnet else {})}

@@ -119,14 +119,15 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             num_train: int = 64, num_val: int = 16, seeds=(0,), data_seed: int = 0, bn: str = "precise",
             out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
             rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole",
-            body_hw: tuple | None = None, root_pose_weight: float = 0.0, diagnose: bool = False) -> dict:
+            body_hw: tuple | None = None, root_pose_weight: float = 0.0, diagnose: bool = False,
+            boxnet: str | None = None) -> dict:
     """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
     {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
     same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
     saved so far, to its last point (runs without a curve are left out); a comparison still running in
     another process is not disturbed.
-    ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's): these ``ModelConfig``
-    fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
+    ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's) / ``boxnet`` (None: the
+    paper's per method, ``ModelConfig.boxnet_kind``): these ``ModelConfig`` fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
     ``diagnose``: also load every finished run's final weights and add, on the validation people, its rotation
     errors (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``,
     its meshes scored against other people (``other_people_control``) as ``"other_people"`` and its vertex
@@ -153,7 +154,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
                     seed=data_seed)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
     cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init, fp_init=fp_init,
-                              body_hw=tuple(body_hw) if body_hw else PRESETS[preset].body_hw)
+                              body_hw=tuple(body_hw) if body_hw else PRESETS[preset].body_hw, boxnet=boxnet)
     joints = ground_truth(train_people, smplx)["joints"]
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     budget = error_budget(train_people, val_people, smplx)  # row 0: the control, row 1: the true-root oracle
@@ -517,7 +518,8 @@ def main(argv=None) -> int:
         return 2
     head = (f"Generated synthetic validation split ({args.num_val} persons), mm; NOT AGORA / EHF. Budget: {args.steps} "
             f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}"
-            f"{f' with a {args.body_hw[0]}x{args.body_hw[1]} body input' if args.body_hw else ''}, "
+            f"{f' with a {args.body_hw[0]}x{args.body_hw[1]} body input' if args.body_hw else ''}"
+            f"{f', BoxNet {args.boxnet} for every method' if args.boxnet else ''}, "
             f"{args.num_train} training persons (data seed {args.data_seed}), training seeds "
             f"{', '.join(map(str, args.seeds))}, BatchNorm statistics: {args.bn}"
             f"{', head-input BatchNorm' if args.feature_bn else ''}, rotation heads start at "

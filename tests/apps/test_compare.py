@@ -86,7 +86,7 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
                      "matrix", "--fp-init", "he", "--body-hw", "128", "96", "--root-pose-weight", "2",
-                     "--diagnose"]) == 2  # no table
+                     "--diagnose", "--boxnet", "fp"]) == 2  # no table
     assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
     assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
@@ -97,11 +97,14 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     assert {k: default[k] for k in keys} == {"feature_bn": False, "rotation_init": "hand4whole",
                                              "pose_loss": "axis_angle", "fp_init": "hand4whole", "root_pose_weight": 0}
     assert (switched["body_hw"], "body_hw" in default) == ((128, 96), False)  # default: the preset's
+    assert (switched["boxnet"], "boxnet" in default) == ("fp", False)  # default: the paper's per method
     assert (switched["diagnose"], default["diagnose"]) == (True, False)
     assert app.main(["--methods", "fp", "--out", out, "--rotations"]) == 2  # the older name of --diagnose
     assert seen[-1]["diagnose"] is True
     with pytest.raises(SystemExit):
         app.main(["--methods", "fp", "--out", out, "--fp-init", "glorot"])
+    with pytest.raises(SystemExit):
+        app.main(["--methods", "fp", "--out", out, "--boxnet", "binary"])
     with pytest.raises(SystemExit):  # smaller than one feature cell of the ResNet
         app.main(["--methods", "fp", "--out", out, "--body-hw", "16", "48"])
 
