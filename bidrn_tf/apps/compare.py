@@ -183,10 +183,13 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     """Every run with final weights gets, on the validation people (precise BatchNorm as in the curves),
     ``"rotations"``: ``rotation_errors`` of its predictions, the constant being the training people's mean;
     ``"other_people"``: ``other_people_control`` of its meshes (what their link to the image is worth); and
-    ``"parts"``: ``part_errors`` of its meshes. Returns ``part_errors`` of ``mesh`` (the median mesh)."""
+    ``"parts"``: ``part_errors`` of its meshes; ``"per_person"``: {metric: [mm per validation person]} for
+    ``PAIRED_METRICS`` (for the paired differences). Returns ``part_errors`` of ``mesh`` (the median mesh)."""
+    import numpy as np
     import tensorflow as tf
 
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
+    from bidrn_tf.evaluate.metrics import mesh_metrics, model_regions
     from bidrn_tf.models.batchnorm import precise_batchnorm
     from bidrn_tf.models.checkpoints import load_trained
     from bidrn_tf.train.diagnostics import other_people_control, part_errors, predicted_rotations, rotation_errors
@@ -194,6 +197,7 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     truth = ground_truth(val_people, smplx, vertices=True)
     val = make_dataset(val_people, truth["joints"], batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     reference = predicted_rotations(None, calib)[1]
+    regions, true_vertices = model_regions(smplx), truth["vertices"].astype(np.float64)
     for method, r in results.items():
         for seed, run in r["runs"].items():
             weights = os.path.join(run_dir(out, method, seed), "final", "weights")
@@ -206,6 +210,8 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
             vertices = pred.pop("vertices")
             run["rotations"] = rotation_errors(pred, truth_rotations, reference)
             run["parts"] = part_errors(vertices, truth["vertices"], smplx)
+            own = [mesh_metrics(v, t, **regions) for v, t in zip(vertices.astype(np.float64), true_vertices)]
+            run["per_person"] = {k: [row[k] for row in own] for k in PAIRED_METRICS}
             if len(vertices) >= 2:
                 run["other_people"] = other_people_control(vertices, truth["vertices"], smplx)
     return part_errors(mesh, truth["vertices"], smplx)
@@ -403,7 +409,38 @@ def format_table(result: dict, head: str) -> str:
         table += _resolution(points, means)
     if result.get("error_budget"):
         table += _budget_sentence(result["error_budget"])
-    return table + _rotation_sentence(result) + _other_people_sentence(result) + _parts_sentence(result)
+    return (table + _paired_sentence(result) + _rotation_sentence(result) + _other_people_sentence(result)
+            + _parts_sentence(result))
+
+
+PAIRED_METRICS = ("MPVPE_all", "PA_MPJPE_body")
+
+
+def _paired_sentence(result: dict) -> str:
+    """Markdown: every other method minus BiDRN on the same validation people, seed by seed
+    (``evaluate.metrics.paired_difference`` of the final weights' per-person errors, ``compare(diagnose=True)``):
+    whether the validation people at hand resolve the difference. "" without per-person errors for BiDRN."""
+    from bidrn_tf.evaluate.metrics import paired_difference
+
+    bidrn = result["methods"].get("bidrn", {}).get("runs", {})
+    rows, people = "", set()
+    for method, seed, run in _runs(result):
+        other = bidrn.get(seed, {}).get("per_person")
+        if method == "bidrn" or not run.get("per_person") or not other:
+            continue
+        cells = []
+        for k in PAIRED_METRICS:
+            d = paired_difference(run["per_person"][k], other[k])
+            people.add(d["n"])
+            cells += [f"{d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]", f"{100 * (1 - d['a_lower']):.0f} %"]
+        rows += f"| {method} | {seed} | " + " | ".join(cells) + " |\n"
+    if not rows:
+        return ""
+    return (f"\nEvery other method minus BiDRN on the same {' / '.join(map(str, sorted(people)))} validation people (final weights; positive: BiDRN "
+            "lower; mean of the per-person differences with its 95 % interval over the people drawn, not over "
+            "training seeds; and the share of people for whom BiDRN's error is at or below the method's):\n\n"
+            "| method | seed | MPVPE_all difference [95 %] | BiDRN at or below for | PA_MPJPE_body difference [95 %] "
+            "| BiDRN at or below for |\n|---|---|---|---|---|---|\n" + rows)
 
 
 def _budget_sentence(budget: list) -> str:

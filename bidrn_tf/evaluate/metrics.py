@@ -106,3 +106,24 @@ def gap_closed(errors: dict, *, paper_note: str = "") -> str:
     text += (f" Binarized methods at or below BiDRN's error: {', '.join(ahead)}." if ahead
              else " BiDRN is ahead of every other binarized method in this table.")
     return text
+
+
+def paired_difference(a, b, *, confidence: float = 0.95) -> dict:
+    """``a - b`` person by person, for two models' errors on the same N >= 2 people: {"mean", "se" (the
+    sample std of the differences over sqrt(N)), "low", "high" (mean -+ z se, z the two-sided normal quantile
+    of ``confidence``), "n", "a_lower" (the share of people where a's error is below b's)}. The interval is
+    the uncertainty from *which people* were drawn for evaluation, not from training (seeds)."""
+    from statistics import NormalDist
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"a and b must be two 1-D arrays of the same length, got shapes {a.shape} and {b.shape}")
+    if len(a) < 2:
+        raise ValueError(f"paired_difference needs at least 2 people, got {len(a)}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    d = a - b
+    mean, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return {"mean": mean, "se": se, "low": mean - z * se, "high": mean + z * se, "n": int(len(d)),
+            "a_lower": float((d < 0).mean())}

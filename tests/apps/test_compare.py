@@ -154,6 +154,30 @@ def test_every_binarized_method_against_bidrn_on_the_seeds_they_share():
     assert "minus BiDRN" not in format_table(result, "")
 
 
+def test_paired_differences_against_bidrn_on_the_same_people():
+    """With per-person errors of the final weights, every other method minus BiDRN at each shared seed: the mean
+    difference with its 95 % interval (normal, sample std / sqrt(N)) and the share of people where BiDRN is at or
+    below; no row for a seed BiDRN lacks."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+
+    def run(v, per_person=None):
+        r = {"curve": [point(100, v)], "images_per_second": None}
+        if per_person is not None:
+            r["per_person"] = {"MPVPE_all": per_person, "PA_MPJPE_body": [x / 2 for x in per_person]}
+        return r
+
+    result = {"control": control, "methods": {
+        "bidrn": {"runs": {0: run(220.0, [200.0, 210.0, 250.0, 220.0])}},
+        "reactnet": {"runs": {0: run(230.0, [210.0, 230.0, 240.0, 240.0]), 1: run(230.0, [1.0, 2.0, 3.0, 4.0])}}}}
+    lines = format_table(result, "").splitlines()
+    # differences +10, +20, -10, +20: mean +10, sample std sqrt(600 / 3) = 14.14, se 7.07, z 1.96 -> +-13.86
+    assert "| reactnet | 0 | +10.0 [-3.9, +23.9] | 75 % | +5.0 [-1.9, +11.9] | 75 % |" in lines
+    assert not any(line.startswith("| reactnet | 1 |") and "[" in line for line in lines)
+    assert any("on the same 4 validation people" in line for line in lines)
+    result["methods"]["bidrn"]["runs"][0].pop("per_person")
+    assert "on the same" not in format_table(result, "")
+
+
 def test_run_dirs_keep_seed_0_where_comparisons_without_seeds_put_it(tmp_path):
     assert run_dir("o", "bidrn", 0) == os.path.join("o", "bidrn")
     assert run_dir("o", "bidrn", 2) == os.path.join("o", "bidrn-seed2")
@@ -250,6 +274,9 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     assert own == pytest.approx({k: v for k, v in run["curve"][-1].items() if k != "step"}, rel=1e-4)
     assert other["MPVPE_all"] > 0
     assert f"| fp | 0 | {own['MPVPE_all']:.1f} / {other['MPVPE_all']:.1f} |" in table
+    for k in ("MPVPE_all", "PA_MPJPE_body"):  # one error per validation person, averaging to the curve's point
+        assert len(run["per_person"][k]) == 2 and np.mean(run["per_person"][k]) == pytest.approx(
+            run["curve"][-1][k], rel=1e-4)
     parts = run["parts"]
     assert set(parts) == set(result["median_mesh_parts"]) and all(np.isfinite(v) for v in parts.values())
     assert "| median-mesh control | " + " | ".join(f"{v:.1f}" for v in result["median_mesh_parts"].values()) in table

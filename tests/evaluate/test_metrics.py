@@ -71,3 +71,29 @@ def test_mean_metrics_averages_each_metric_and_ignores_other_keys():
     assert got == {k: (i + 3 * i + 1) / 2 for i, k in enumerate(metrics.METRIC_NAMES)}
     with pytest.raises(ValueError, match="at least one row"):
         metrics.mean_metrics([])
+
+
+def test_paired_difference_matches_scipy_and_hand_values(rng):
+    """Mean, standard error and interval of the per-person differences against scipy's paired t statistic
+    and normal interval; the share where a is lower counted by hand."""
+    from scipy import stats
+
+    a, b = rng.normal(200, 30, 128), rng.normal(205, 30, 128)
+    p = metrics.paired_difference(a, b)
+    t = stats.ttest_rel(a, b).statistic
+    assert p["n"] == 128 and p["mean"] == pytest.approx(np.mean(a - b))
+    assert p["se"] == pytest.approx(p["mean"] / t)
+    low, high = stats.norm.interval(0.95, loc=p["mean"], scale=p["se"])
+    assert (p["low"], p["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert p["a_lower"] == pytest.approx(np.sum(a < b) / 128)
+    q = metrics.paired_difference([1.0, 2.0, 3.0, 10.0], [0.0, 0.0, 4.0, 10.0], confidence=0.5)
+    # differences 1, 2, -1, 0: mean 0.5, sample std sqrt(5/3), one of four below
+    assert q["mean"] == pytest.approx(0.5) and q["se"] == pytest.approx(np.sqrt(5 / 3) / 2)
+    assert q["high"] - q["mean"] == pytest.approx(stats.norm.ppf(0.75) * q["se"]) and q["a_lower"] == 0.25
+
+
+@pytest.mark.parametrize("a, b, match", [([1.0, 2.0], [1.0], "same length"), ([1.0], [2.0], "at least 2 people"),
+                                         ([[1.0, 2.0]], [[1.0, 2.0]], "1-D")])
+def test_paired_difference_rejects_unpaired_input(a, b, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.paired_difference(a, b)
