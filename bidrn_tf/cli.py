@@ -82,8 +82,9 @@ def add_budget_arguments(ap: argparse.ArgumentParser, *, steps: int, out: str) -
 
 def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
     """The switches for training from scratch (README "Comparison settings"), defaults Hand4Whole's:
-    ``--feature-bn``, ``--rotation-init``, ``--fp-init``, ``--boxnet`` (``ModelConfig``, see :func:`model_switches`) and
-    ``--pose-loss``, ``--root-pose-weight`` (``TrainConfig``); ``--body-hw`` replaces the preset's body-backbone input size."""
+    ``--feature-bn``, ``--rotation-init``, ``--fp-init``, ``--boxnet`` (``ModelConfig``, see
+    :func:`model_switches`) and ``--pose-loss``, ``--root-pose-weight`` (``TrainConfig``); ``--body-hw`` replaces
+    the preset's body-backbone input size."""
     from bidrn_tf.models.heads import BOXNET_KINDS, ROTATION_INITS
     from bidrn_tf.nn.layers import FP_CONV_INITS
     from bidrn_tf.train.losses import POSE_LOSSES

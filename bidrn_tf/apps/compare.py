@@ -127,7 +127,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     saved so far, to its last point (runs without a curve are left out); a comparison still running in
     another process is not disturbed.
     ``feature_bn`` / ``rotation_init`` / ``fp_init`` / ``body_hw`` (None: the preset's) / ``boxnet`` (None: the
-    paper's per method, ``ModelConfig.boxnet_kind``): these ``ModelConfig`` fields on top of the preset; ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
+    paper's per method, ``ModelConfig.boxnet_kind``): these ``ModelConfig`` fields on top of the preset;
+    ``pose_loss`` / ``root_pose_weight``: these ``TrainConfig`` fields.
     ``diagnose``: also load every finished run's final weights and add, on the validation people, its rotation
     errors (``train.diagnostics.rotation_errors``, the constant from the training people) as ``"rotations"``,
     its meshes scored against other people (``other_people_control``) as ``"other_people"`` and its vertex
@@ -436,9 +437,10 @@ def _paired_sentence(result: dict) -> str:
         rows += f"| {method} | {seed} | " + " | ".join(cells) + " |\n"
     if not rows:
         return ""
-    return (f"\nEvery other method minus BiDRN on the same {' / '.join(map(str, sorted(people)))} validation people (final weights; positive: BiDRN "
-            "lower; mean of the per-person differences with its 95 % interval over the people drawn, not over "
-            "training seeds; and the share of people for whom BiDRN's error is at or below the method's):\n\n"
+    return (f"\nEvery other method minus BiDRN on the same {' / '.join(map(str, sorted(people)))} validation "
+            "people (final weights; positive: BiDRN lower; mean of the per-person differences with its 95 % "
+            "interval over the people drawn, not over training seeds; and the share of people for whom BiDRN's "
+            "error is at or below the method's):\n\n"
             "| method | seed | MPVPE_all difference [95 %] | BiDRN at or below for | PA_MPJPE_body difference [95 %] "
             "| BiDRN at or below for |\n|---|---|---|---|---|---|\n" + rows)
 
