@@ -92,13 +92,17 @@ def format_table(rows: dict) -> str:
 def gap_closed(errors: dict, *, paper_note: str = "") -> str:
     """The sentence every comparison table ends with: the share of the FP-BNN error gap that BiDRN closes,
     100 (BNN - BiDRN) / (BNN - FP), and the binarized methods BiDRN is not ahead of. ``errors``: {method:
-    error, lower is better}; "" if fp, bnn or bidrn is missing or FP equals BNN; no share if BNN is below FP.
+    error, lower is better}; "" if fp, bnn or bidrn is missing or FP equals BNN; no share if BNN is below FP
+    or BiDRN above BNN (a negative share, which grows without bound as the gap shrinks).
     ``paper_note`` is appended in brackets (the paper's share for the same table)."""
     fp, bnn, bidrn = (errors.get(k) for k in ("fp", "bnn", "bidrn"))
     if None in (fp, bnn, bidrn) or bnn == fp:
         return ""
     if bnn < fp:
         text = f"No FP-BNN gap to close: BNN ({bnn:.4g}) is below FP ({fp:.4g}) here."
+    elif bidrn > bnn:  # a negative share: BiDRN is further from FP than BNN, which the share cannot say
+        text = f"BiDRN closes none of the FP-BNN gap ({bnn - fp:.3g}): it is above BNN ({bidrn:.4g} against {bnn:.4g})"
+        text += f" ({paper_note})." if paper_note else "."
     else:
         text = f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap"
         text += f" ({paper_note})." if paper_note else "."

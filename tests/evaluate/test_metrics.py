@@ -62,6 +62,10 @@ def test_gap_closed_is_the_share_of_the_fp_bnn_gap_and_names_the_methods_ahead()
     assert gap_closed({"fp": 10.0, "bidrn": 12.0}) == "" and gap_closed({"fp": 1.0, "bnn": 1.0, "bidrn": 1.0}) == ""
     below = gap_closed({"fp": 264.6, "bnn": 257.1, "bidrn": 319.4})
     assert below.startswith("No FP-BNN gap to close: BNN (257.1) is below FP (264.6)") and "closes" not in below
+    # the 128-person comparison: a 0.9 mm gap and BiDRN above BNN gave "closes -768 %"; now no share
+    above = gap_closed({"fp": 256.6, "bnn": 257.5, "reactnet": 255.3, "bidrn": 264.3}, paper_note="p")
+    assert above.startswith("BiDRN closes none of the FP-BNN gap (0.9): it is above BNN (264.3 against 257.5) (p).")
+    assert "%" not in above and above.endswith("at or below BiDRN's error: bnn, reactnet.")
 
 
 def test_mean_metrics_averages_each_metric_and_ignores_other_keys():
