@@ -100,11 +100,9 @@ def gap_closed(errors: dict, *, paper_note: str = "") -> str:
         return ""
     if bnn < fp:
         text = f"No FP-BNN gap to close: BNN ({bnn:.4g}) is below FP ({fp:.4g}) here."
-    elif bidrn > bnn:  # a negative share: BiDRN is further from FP than BNN, which the share cannot say
-        text = f"BiDRN closes none of the FP-BNN gap ({bnn - fp:.3g}): it is above BNN ({bidrn:.4g} against {bnn:.4g})"
-        text += f" ({paper_note})." if paper_note else "."
-    else:
-        text = f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap"
+    else:  # above BNN the share would be negative, growing without bound as the gap shrinks: no share
+        text = (f"BiDRN closes none of the FP-BNN gap ({bnn - fp:.3g}): it is above BNN ({bidrn:.4g} against {bnn:.4g})"
+                if bidrn > bnn else f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap")
         text += f" ({paper_note})." if paper_note else "."
     ahead = [m for m, e in errors.items() if m not in ("fp", "bidrn") and e <= bidrn]
     text += (f" Binarized methods at or below BiDRN's error: {', '.join(ahead)}." if ahead
