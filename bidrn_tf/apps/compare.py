@@ -214,7 +214,7 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
             own = [mesh_metrics(v, t, **regions) for v, t in zip(vertices.astype(np.float64), true_vertices)]
             run["per_person"] = {k: [row[k] for row in own] for k in PAIRED_METRICS}
             if len(vertices) >= 2:
-                run["other_people"] = other_people_control(vertices, truth["vertices"], smplx)
+                run["other_people"] = other_people_control(vertices, truth["vertices"], smplx, own_rows=own)
     return part_errors(mesh, truth["vertices"], smplx)
 
 

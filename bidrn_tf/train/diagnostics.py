@@ -290,7 +290,8 @@ def rotation_errors(pred: dict, truth: dict, reference: dict) -> dict:
                           "constant": up_axis_tilt(constant["root_pose"], truth["root_pose"])}}
 
 
-def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_shifts: int = 31) -> dict:
+def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_shifts: int = 31,
+                         own_rows=None) -> dict:
     """Metrics (mm, means over people) of a model's meshes against the people they were predicted for, and
     against other people: ``{"model": {metric: mm}, "other_people": {metric: mm}}``.
 
@@ -300,7 +301,9 @@ def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_
     direction). The predictions keep their distribution but lose their link to the image, so
     ``other_people - model`` is what that link is worth. A constant output scores exactly the same on both; a
     model whose output varies at random scores the same in expectation. Cost: N x min(N - 1, max_shifts)
-    calls of ``mesh_metrics``."""
+    calls of ``mesh_metrics``, plus N for the model's own score unless ``own_rows`` gives it: the N per-person
+    ``mesh_metrics`` rows of ``pred_vertices`` against ``true_vertices``, as a caller that also needs them
+    per person has already computed them."""
     pred = np.asarray(pred_vertices, np.float64)
     truth = np.asarray(true_vertices, np.float64)
     if pred.ndim != 3 or pred.shape != truth.shape or pred.shape[-1] != 3:
@@ -310,8 +313,10 @@ def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_
         raise ValueError(f"other_people_control needs at least 2 people, got {n}")
     if max_shifts < 1:
         raise ValueError(f"max_shifts must be >= 1, got {max_shifts}")
+    if own_rows is not None and len(own_rows) != n:
+        raise ValueError(f"own_rows must hold one row per person ({n}), got {len(own_rows)}")
     regions = metrics.model_regions(smplx_model)
-    own = [metrics.mesh_metrics(pred[i], truth[i], **regions) for i in range(n)]
+    own = own_rows if own_rows is not None else [metrics.mesh_metrics(pred[i], truth[i], **regions) for i in range(n)]
     shifts = range(1, min(n - 1, max_shifts) + 1)
     other = [metrics.mesh_metrics(pred[(i + k) % n], truth[i], **regions) for k in shifts for i in range(n)]
     return {"model": metrics.mean_metrics(own), "other_people": metrics.mean_metrics(other)}

@@ -140,6 +140,13 @@ def _meshes(smplx_model_path, n, rng):
     return np.stack([template * rng.uniform(0.8, 1.2) + rng.normal(0, 0.1, 3) for _ in range(n)])
 
 
+def _own_rows(pred, truth, smplx_model_path):
+    from bidrn_tf.evaluate.metrics import mesh_metrics, model_regions
+
+    regions = model_regions(smplx_model_path)
+    return [mesh_metrics(p, t, **regions) for p, t in zip(pred, truth)]
+
+
 def test_other_people_control_scores_each_person_against_the_others_predictions(smplx_model_path):
     from bidrn_tf.evaluate.metrics import METRIC_NAMES, mpvpe
     from bidrn_tf.smplx.model_file import load
@@ -166,6 +173,15 @@ def test_other_people_control_scores_each_person_against_the_others_predictions(
     expected = np.mean([mpvpe(noisy[(i + 1) % 4], truth[i], pelvis @ noisy[(i + 1) % 4], pelvis @ truth[i])
                         for i in range(4)])
     assert one == pytest.approx(expected, rel=1e-9)
+    # the caller's own per-person rows stand in for the model's score, and nothing else changes
+    rows = [{k: float(i) for k in METRIC_NAMES} for i in range(4)]
+    given = other_people_control(noisy, truth, smplx_model_path, max_shifts=1, own_rows=rows)
+    assert given["model"]["MPVPE_all"] == pytest.approx(1.5) and given["other_people"]["MPVPE_all"] == one
+    rows_of_the_model = _own_rows(noisy, truth, smplx_model_path)
+    assert other_people_control(noisy, truth, smplx_model_path, own_rows=rows_of_the_model) == other_people_control(
+        noisy, truth, smplx_model_path)
+    with pytest.raises(ValueError, match="own_rows"):
+        other_people_control(noisy, truth, smplx_model_path, own_rows=rows[:3])
     with pytest.raises(ValueError, match="at least 2 people"):
         other_people_control(truth[:1], truth[:1], smplx_model_path)
     with pytest.raises(ValueError, match=r"\(N, V, 3\)"):
