@@ -343,7 +343,8 @@ def _mean_std(values) -> tuple:
 def format_table(result: dict, head: str) -> str:
     """The comparison as markdown: the control (and oracle) rows and every method's point at the common step
     (the mean over its seeds), a spread table when a method has more than one seed, images/s, FP against
-    the control and the share of the FP-BNN gap BiDRN closes (on the means, and per seed)."""
+    the control and the share of the FP-BNN gap BiDRN closes (on the means, and per seed; flagged as noise when
+    the gap is narrower than the smallest difference the seeds at hand resolve, ``_seed_spread``)."""
     from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_closed
 
     rows = {"mean-pose control": result["control"]}
@@ -393,6 +394,11 @@ def format_table(result: dict, head: str) -> str:
         if left_out:
             gap += (" Not in that sentence because they ran other seeds than BiDRN (compare them seed by seed "
                     f"below): {', '.join(left_out)}.")
+        if several and "fp" in means and "bnn" in means:
+            width, smallest = means["bnn"]["MPVPE_all"] - means["fp"]["MPVPE_all"], _seed_spread(points)[3]
+            if 0 < width < smallest:
+                gap += (f" The FP-BNN gap ({width:.1f} mm) is below the smallest difference these seeds resolve "
+                        f"({smallest:.1f} mm, below): read the share as noise, not as a measurement.")
         table += f"\n{gap}\n"
     if several and all(k in points for k in ("fp", "bnn", "bidrn")):
         shared = [s for s in points["fp"] if s in points["bnn"] and s in points["bidrn"]]
@@ -472,20 +478,30 @@ def seeds_needed(difference: float, spread: float, *, alpha: float = 0.05, power
     return math.ceil(2 * (_z(alpha, power) * spread / abs(difference)) ** 2)
 
 
+def _seed_spread(points: dict) -> tuple:
+    """(pooled, dof, n, smallest) for ``points`` = {method: {seed: metric point}} with at least one method at
+    two or more seeds: the seed-to-seed sample std of MPVPE_all pooled over the methods with several seeds
+    (variances weighted by their degrees of freedom), those degrees of freedom, the median seed count per
+    method, and the smallest difference between two methods' means that a two-sided 5 % test finds with 80 %
+    power at that count: (z_0.975 + z_0.8) pooled sqrt(2 / n)."""
+    runs = [[p["MPVPE_all"] for p in by_seed.values()] for by_seed in points.values() if len(by_seed) > 1]
+    dof = sum(len(r) - 1 for r in runs)
+    pooled = math.sqrt(sum((len(r) - 1) * _mean_std(r)[1] ** 2 for r in runs) / dof)
+    n = sorted(len(by_seed) for by_seed in points.values())[len(points) // 2]
+    return pooled, dof, n, _z() * pooled * math.sqrt(2 / max(n, 1))
+
+
 def _resolution(points: dict, means: dict) -> str:
     """Markdown: what differences the seeds at hand can resolve. The seed-to-seed spread of MPVPE_all pooled
     over the methods with more than one seed (sample variances weighted by their degrees of freedom), the
     smallest difference between two methods' means that a 5 %-level test finds with 80 % power at the
     typical seed count, and, when FP and BNN ran, the seeds per method that the FP-BNN gap and 40 % of it
     would need (40 %: the farthest BiDRN may sit from FP and still close 60 % of the gap)."""
-    runs = [[p["MPVPE_all"] for p in by_seed.values()] for by_seed in points.values() if len(by_seed) > 1]
-    dof = sum(len(r) - 1 for r in runs)
-    pooled = math.sqrt(sum((len(r) - 1) * _mean_std(r)[1] ** 2 for r in runs) / dof)
-    n = sorted(len(by_seed) for by_seed in points.values())[len(points) // 2]
-    z = _z()
-    text = (f"\nSeed-to-seed spread of MPVPE_all, pooled over {len(runs)} methods with several seeds: {pooled:.1f} mm "
+    pooled, dof, n, smallest = _seed_spread(points)
+    runs = sum(len(by_seed) > 1 for by_seed in points.values())
+    text = (f"\nSeed-to-seed spread of MPVPE_all, pooled over {runs} methods with several seeds: {pooled:.1f} mm "
             f"({dof} degrees of freedom). With {n} seeds per method, a difference between two methods' means "
-            f"smaller than {z * pooled * math.sqrt(2 / max(n, 1)):.1f} mm is found less than 80 % of the time "
+            f"smaller than {smallest:.1f} mm is found less than 80 % of the time "
             f"(two-sided 5 % test, normal approximation).")
     if "fp" in means and "bnn" in means and pooled > 0:
         gap = means["bnn"]["MPVPE_all"] - means["fp"]["MPVPE_all"]

@@ -127,6 +127,7 @@ def test_seeds_give_means_spread_and_the_gap_per_seed(tmp_path):
     assert "| fp | 5.00 |" in lines  # images/s: mean of the two runs
     assert "BiDRN closes 60 % of the FP-BNN gap" in table  # (255 - 225) / (255 - 205)
     assert "seed 0: FP < BiDRN < BNN, 50 %" in table and "seed 1: FP < BiDRN < BNN, 75 %" in table
+    assert "read the share as noise" not in table  # a 50 mm gap against a 19.8 mm resolution
     # BNN - BiDRN per seed: 260 - 230 and 250 - 220; PA_MPJPE_body is half of it
     assert "| bnn | 0, 1 | +30.0, +30.0 | +30.0 +- 0.0 | 2 of 2 | +15.0, +15.0 | +15.0 +- 0.0 | 2 of 2 |" in lines
     assert not any(line.startswith("| fp | 0, 1 | +") for line in lines)  # FP is not a binarized method
@@ -208,6 +209,11 @@ def test_resolution_of_the_seeds_from_the_pooled_spread():
     assert "pooled over 3 methods with several seeds: 5.0 mm (6 degrees of freedom)" in table
     assert "With 3 seeds per method, a difference between two methods' means smaller than 11.4 mm" in table
     assert "The FP-BNN gap here (10.0 mm) needs 4 seeds per method; 40 % of it (4.0 mm) needs 25." in table
+    # a gap narrower than what the seeds resolve: the share is flagged as noise
+    assert ("xnor (seeds 0). The FP-BNN gap (10.0 mm) is below the smallest difference these seeds resolve "
+            "(11.4 mm, below): read the share as noise, not as a measurement.") in table
+    result["methods"]["bnn"] = by(265.0, 270.0, 275.0)  # a 20 mm gap is resolved
+    assert "read the share as noise" not in format_table(result, "")
     assert seeds_needed(10.0, 5.0) == 4 and seeds_needed(-4.0, 5.0) == 25 and seeds_needed(20.0, 5.0) == 1
 
 
