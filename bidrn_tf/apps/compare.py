@@ -406,7 +406,8 @@ def format_table(result: dict, head: str) -> str:
         for s in shared:
             fp, bnn, bidrn = (points[k][s]["MPVPE_all"] for k in ("fp", "bnn", "bidrn"))
             order = " < ".join(k for _, k in sorted([(fp, "FP"), (bnn, "BNN"), (bidrn, "BiDRN")]))
-            share = f"{100 * (bnn - bidrn) / (bnn - fp):.0f} %" if bnn > fp else "no FP-BNN gap"
+            share = ("no FP-BNN gap" if bnn <= fp else "none of the gap, BiDRN above BNN" if bidrn > bnn
+                     else f"{100 * (bnn - bidrn) / (bnn - fp):.0f} %")  # as gap_closed: no negative share
             per_seed.append(f"seed {s}: {order}, {share}")
         if per_seed:
             table += "\nPer seed (same seed for all three): " + "; ".join(per_seed) + ".\n"

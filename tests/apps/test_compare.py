@@ -128,6 +128,9 @@ def test_seeds_give_means_spread_and_the_gap_per_seed(tmp_path):
     assert "BiDRN closes 60 % of the FP-BNN gap" in table  # (255 - 225) / (255 - 205)
     assert "seed 0: FP < BiDRN < BNN, 50 %" in table and "seed 1: FP < BiDRN < BNN, 75 %" in table
     assert "read the share as noise" not in table  # a 50 mm gap against a 19.8 mm resolution
+    result["methods"]["bidrn"]["runs"][1]["curve"] = [point(100, 255.0, body=127.5)]  # above BNN's 250 at seed 1
+    assert "seed 1: FP < BNN < BiDRN, none of the gap, BiDRN above BNN" in format_table(result, "")
+    result["methods"]["bidrn"]["runs"][1]["curve"] = [point(100, 220.0, body=110.0)]
     # BNN - BiDRN per seed: 260 - 230 and 250 - 220; PA_MPJPE_body is half of it
     assert "| bnn | 0, 1 | +30.0, +30.0 | +30.0 +- 0.0 | 2 of 2 | +15.0, +15.0 | +15.0 +- 0.0 | 2 of 2 |" in lines
     assert not any(line.startswith("| fp | 0, 1 | +") for line in lines)  # FP is not a binarized method
