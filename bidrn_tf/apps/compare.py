@@ -345,7 +345,7 @@ def format_table(result: dict, head: str) -> str:
     (the mean over its seeds), a spread table when a method has more than one seed, images/s, FP against
     the control and the share of the FP-BNN gap BiDRN closes (on the means, and per seed; flagged as noise when
     the gap is narrower than the smallest difference the seeds at hand resolve, ``_seed_spread``)."""
-    from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_closed
+    from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_closed, gap_share
 
     rows = {"mean-pose control": result["control"]}
     if result.get("median_mesh_control"):
@@ -406,8 +406,9 @@ def format_table(result: dict, head: str) -> str:
         for s in shared:
             fp, bnn, bidrn = (points[k][s]["MPVPE_all"] for k in ("fp", "bnn", "bidrn"))
             order = " < ".join(k for _, k in sorted([(fp, "FP"), (bnn, "BNN"), (bidrn, "BiDRN")]))
-            share = ("no FP-BNN gap" if bnn <= fp else "none of the gap, BiDRN above BNN" if bidrn > bnn
-                     else f"{100 * (bnn - bidrn) / (bnn - fp):.0f} %")  # as gap_closed: no negative share
+            share = gap_share(fp, bnn, bidrn)
+            share = ("no FP-BNN gap" if bnn <= fp else "none of the gap, BiDRN above BNN" if share is None
+                     else f"{share:.0f} %")
             per_seed.append(f"seed {s}: {order}, {share}")
         if per_seed:
             table += "\nPer seed (same seed for all three): " + "; ".join(per_seed) + ".\n"

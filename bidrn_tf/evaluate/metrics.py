@@ -89,6 +89,15 @@ def format_table(rows: dict) -> str:
                           for label, m in rows.items())
 
 
+def gap_share(fp: float, bnn: float, bidrn: float):
+    """The share (%) of the FP-BNN error gap that BiDRN closes, 100 (BNN - BiDRN) / (BNN - FP); None when there
+    is no gap (BNN at or below FP) or BiDRN is above BNN (a negative share grows without bound as the gap
+    shrinks, so none is given)."""
+    if bnn <= fp or bidrn > bnn:
+        return None
+    return 100 * (bnn - bidrn) / (bnn - fp)
+
+
 def gap_closed(errors: dict, *, paper_note: str = "") -> str:
     """The sentence every comparison table ends with: the share of the FP-BNN error gap that BiDRN closes,
     100 (BNN - BiDRN) / (BNN - FP), and the binarized methods BiDRN is not ahead of. ``errors``: {method:
@@ -102,7 +111,7 @@ def gap_closed(errors: dict, *, paper_note: str = "") -> str:
         text = f"No FP-BNN gap to close: BNN ({bnn:.4g}) is below FP ({fp:.4g}) here."
     else:  # above BNN the share would be negative, growing without bound as the gap shrinks: no share
         text = (f"BiDRN closes none of the FP-BNN gap ({bnn - fp:.3g}): it is above BNN ({bidrn:.4g} against {bnn:.4g})"
-                if bidrn > bnn else f"BiDRN closes {100 * (bnn - bidrn) / (bnn - fp):.0f} % of the FP-BNN gap")
+                if bidrn > bnn else f"BiDRN closes {gap_share(fp, bnn, bidrn):.0f} % of the FP-BNN gap")
         text += f" ({paper_note})." if paper_note else "."
     ahead = [m for m, e in errors.items() if m not in ("fp", "bidrn") and e <= bidrn]
     text += (f" Binarized methods at or below BiDRN's error: {', '.join(ahead)}." if ahead

@@ -68,6 +68,16 @@ def test_gap_closed_is_the_share_of_the_fp_bnn_gap_and_names_the_methods_ahead()
     assert "%" not in above and above.endswith("at or below BiDRN's error: bnn, reactnet.")
 
 
+def test_gap_share_at_sample_points():
+    from bidrn_tf.evaluate.metrics import gap_share
+
+    assert gap_share(86.3, 172.2, 118.3) == pytest.approx(100 * 53.9 / 85.9)  # the paper's EHF: 62.7 %
+    assert gap_share(10.0, 20.0, 10.0) == 100.0 and gap_share(10.0, 20.0, 20.0) == 0.0
+    assert gap_share(10.0, 20.0, 5.0) == 150.0  # below FP: more than the whole gap
+    assert gap_share(10.0, 20.0, 20.1) is None  # above BNN: no (negative) share
+    assert gap_share(20.0, 10.0, 15.0) is None and gap_share(10.0, 10.0, 10.0) is None  # no gap
+
+
 def test_mean_metrics_averages_each_metric_and_ignores_other_keys():
     rows = [{"key": "a", **{k: float(i) for i, k in enumerate(metrics.METRIC_NAMES)}},
             {"key": "b", **{k: float(3 * i + 1) for i, k in enumerate(metrics.METRIC_NAMES)}}]
