@@ -418,8 +418,8 @@ def format_table(result: dict, head: str) -> str:
         table += _resolution(points, means)
     if result.get("error_budget"):
         table += _budget_sentence(result["error_budget"])
-    return (table + _paired_sentence(result) + _rotation_sentence(result) + _other_people_sentence(result)
-            + _parts_sentence(result))
+    return (table + _paired_sentence(result) + _share_interval_sentence(result) + _rotation_sentence(result)
+            + _other_people_sentence(result) + _parts_sentence(result))
 
 
 PAIRED_METRICS = ("MPVPE_all", "PA_MPJPE_body")
@@ -451,6 +451,33 @@ def _paired_sentence(result: dict) -> str:
             "error is at or below the method's):\n\n"
             "| method | seed | MPVPE_all difference [95 %] | BiDRN at or below for | PA_MPJPE_body difference [95 %] "
             "| BiDRN at or below for |\n|---|---|---|---|---|---|\n" + rows)
+
+
+def _share_interval_sentence(result: dict) -> str:
+    """Markdown: at each seed where FP, BNN and BiDRN all have per-person errors (``compare(diagnose=True)``),
+    the share of the FP-BNN MPVPE_all gap BiDRN closes with its 95 % interval over the validation people
+    (``evaluate.metrics.gap_share_interval``, Fieller), or that those people do not resolve the gap itself.
+    The one noise figure a single-seed share has; "" when no seed has all three."""
+    from bidrn_tf.evaluate.metrics import gap_share_interval
+
+    runs = {m: result["methods"].get(m, {}).get("runs", {}) for m in ("fp", "bnn", "bidrn")}
+    parts, people = [], set()
+    for seed in sorted(runs["bidrn"], key=int):
+        rows = [runs[m].get(seed, {}).get("per_person") for m in ("fp", "bnn", "bidrn")]
+        if not all(rows):
+            continue
+        g = gap_share_interval(*(r["MPVPE_all"] for r in rows))
+        people.add(g["n"])
+        if g["bounded"]:
+            parts.append(f"seed {seed}: {g['share']:.0f} % [{g['low']:.0f} %, {g['high']:.0f} %]")
+        else:
+            parts.append(f"seed {seed}: these people do not resolve the FP-BNN gap, so no bounded interval"
+                         + (f" (point value {g['share']:.0f} %)" if g["share"] is not None else ""))
+    if not parts:
+        return ""
+    return (f"\nShare of the FP-BNN MPVPE_all gap BiDRN closes, with its 95 % interval over the same "
+            f"{' / '.join(map(str, sorted(people)))} validation people (Fieller's interval for a ratio of "
+            "paired means; final weights; the people drawn, not the training seed): " + "; ".join(parts) + ".\n")
 
 
 def _budget_sentence(budget: list) -> str:

@@ -119,6 +119,40 @@ def gap_closed(errors: dict, *, paper_note: str = "") -> str:
     return text
 
 
+def gap_share_interval(fp, bnn, bidrn, *, confidence: float = 0.95) -> dict:
+    """The share (%) of the FP-BNN gap that BiDRN closes, from three models' errors on the same N >= 3 people,
+    with Fieller's interval for a ratio of paired means: x_i = bnn_i - bidrn_i, y_i = bnn_i - fp_i, share
+    theta = 100 mean(x) / mean(y), and the interval is every theta whose mean(x - theta y) a two-sided
+    normal test at ``confidence`` does not reject (z^2 var(mean(x - theta y)) >= mean(x - theta y)^2, a
+    quadratic in theta). Returns {"share", "low", "high", "bounded", "n"}. When the people do not resolve
+    the gap itself (mean(y)^2 <= z^2 var(mean(y))) no bounded interval exists: "bounded" False, low / high
+    None. Like ``paired_difference``, the uncertainty is over *which people* were drawn, not over seeds."""
+    from statistics import NormalDist
+
+    fp, bnn, bidrn = (np.asarray(v, np.float64) for v in (fp, bnn, bidrn))
+    if fp.ndim != 1 or not fp.shape == bnn.shape == bidrn.shape:
+        raise ValueError(f"fp, bnn and bidrn must be three 1-D arrays of the same length, got shapes "
+                         f"{fp.shape}, {bnn.shape} and {bidrn.shape}")
+    if len(fp) < 3:
+        raise ValueError(f"gap_share_interval needs at least 3 people, got {len(fp)}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    x, y = bnn - bidrn, bnn - fp
+    n = len(x)
+    mx, my = x.mean(), y.mean()
+    cov = np.cov(np.stack([x, y]), ddof=1) / n  # covariance of the two means
+    k = NormalDist().inv_cdf(0.5 + confidence / 2) ** 2
+    a = my ** 2 - k * cov[1, 1]
+    share = float(100 * mx / my) if my != 0 else None
+    if a <= 0:
+        return {"share": share, "low": None, "high": None, "bounded": False, "n": int(n)}
+    b = mx * my - k * cov[0, 1]
+    c = mx ** 2 - k * cov[0, 0]
+    root = np.sqrt(max(b * b - a * c, 0.0))  # >= 0 when a > 0: theta = mx / my satisfies the inequality
+    return {"share": share, "low": float(100 * (b - root) / a), "high": float(100 * (b + root) / a),
+            "bounded": True, "n": int(n)}
+
+
 def paired_difference(a, b, *, confidence: float = 0.95) -> dict:
     """``a - b`` person by person, for two models' errors on the same N >= 2 people: {"mean", "se" (the
     sample std of the differences over sqrt(N)), "low", "high" (mean -+ z se, z the two-sided normal quantile

@@ -182,6 +182,34 @@ def test_paired_differences_against_bidrn_on_the_same_people():
     assert "on the same" not in format_table(result, "")
 
 
+def test_share_of_the_gap_with_its_interval_over_the_people():
+    """At a seed with per-person errors for FP, BNN and BiDRN: the share with Fieller's interval. Where BiDRN
+    closes exactly half of every person's gap and the gap is resolved, the interval is the point 50 %; a gap
+    the people do not resolve gets no interval; a seed without all three gets no entry."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+
+    def run(people):
+        return {"curve": [point(100, float(np.mean(people)))], "images_per_second": None,
+                "per_person": {"MPVPE_all": people, "PA_MPJPE_body": people}}
+
+    fp = [100.0, 100.0, 100.0, 100.0]
+    # BNN - FP = 20, 30, 40, 50 (mean 35, 1.96 se = 12.7: resolved); BiDRN at half of each: the share is 50 %
+    result = {"control": control, "methods": {
+        "fp": {"runs": {0: run(fp), 1: run(fp)}},
+        "bnn": {"runs": {0: run([120.0, 130.0, 140.0, 150.0]), 1: run([80.0, 130.0, 90.0, 120.0])}},
+        "bidrn": {"runs": {0: run([110.0, 115.0, 120.0, 125.0]), 1: run([90.0, 115.0, 95.0, 110.0]),
+                           2: run(fp)}}}}
+    text = format_table(result, "")
+    assert "with its 95 % interval over the same 4 validation people" in text
+    assert "seed 0: 50 % [50 %, 50 %]" in text
+    # BNN - FP = -20, 30, -10, 20: mean 5 against 1.96 se = 22.4, not resolved
+    assert "seed 1: these people do not resolve the FP-BNN gap, so no bounded interval (point value 50 %)" in text
+    assert "seed 2" not in text.split("validation people (Fieller")[1]
+    result["methods"]["fp"]["runs"][0].pop("per_person")
+    result["methods"]["fp"]["runs"][1].pop("per_person")
+    assert "Fieller" not in format_table(result, "")
+
+
 def test_run_dirs_keep_seed_0_where_comparisons_without_seeds_put_it(tmp_path):
     assert run_dir("o", "bidrn", 0) == os.path.join("o", "bidrn")
     assert run_dir("o", "bidrn", 2) == os.path.join("o", "bidrn-seed2")

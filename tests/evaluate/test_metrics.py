@@ -87,6 +87,33 @@ def test_mean_metrics_averages_each_metric_and_ignores_other_keys():
         metrics.mean_metrics([])
 
 
+def test_gap_share_interval_is_the_inverted_test(rng):
+    """Fieller's interval against its definition: a share is inside exactly when the normal test of
+    mean(x - share y) = 0 does not reject, checked on a grid; the point estimate is ``gap_share`` of the means;
+    a gap the people do not resolve gives no bounded interval."""
+    from scipy import stats
+
+    fp = rng.normal(200, 20, 64)
+    bnn, bidrn = fp + rng.normal(30, 10, 64), fp + rng.normal(12, 10, 64)
+    g = metrics.gap_share_interval(fp, bnn, bidrn)
+    assert g["bounded"] and g["n"] == 64
+    assert g["share"] == pytest.approx(metrics.gap_share(fp.mean(), bnn.mean(), bidrn.mean()))
+    assert g["low"] < g["share"] < g["high"]
+    x, y, z = bnn - bidrn, bnn - fp, stats.norm.ppf(0.975)
+    for share in np.linspace(g["low"] - 30, g["high"] + 30, 241):
+        d = x - share / 100 * y
+        accepted = abs(d.mean()) <= z * d.std(ddof=1) / np.sqrt(len(d))
+        if abs(share - g["low"]) > 1e-6 and abs(share - g["high"]) > 1e-6:
+            assert accepted == (g["low"] <= share <= g["high"]), share
+    # the gap drowned in the people's spread: no interval, only the point estimate
+    noisy = metrics.gap_share_interval(fp, fp + rng.normal(1, 40, 64), fp + rng.normal(0.5, 40, 64))
+    assert not noisy["bounded"] and noisy["low"] is None and noisy["high"] is None
+    with pytest.raises(ValueError, match="at least 3 people"):
+        metrics.gap_share_interval([1.0, 2.0], [3.0, 4.0], [2.0, 3.0])
+    with pytest.raises(ValueError, match="same length"):
+        metrics.gap_share_interval([1.0, 2.0, 3.0], [3.0, 4.0, 5.0], [2.0, 3.0])
+
+
 def test_paired_difference_matches_scipy_and_hand_values(rng):
     """Mean, standard error and interval of the per-person differences against scipy's paired t statistic
     and normal interval; the share where a is lower counted by hand."""
