@@ -456,9 +456,10 @@ def _paired_sentence(result: dict) -> str:
 def _share_interval_sentence(result: dict) -> str:
     """Markdown: at each seed where FP, BNN and BiDRN all have per-person errors (``compare(diagnose=True)``),
     the share of the FP-BNN MPVPE_all gap BiDRN closes with its 95 % interval over the validation people
-    (``evaluate.metrics.gap_share_interval``, Fieller), or that those people do not resolve the gap itself.
+    (``evaluate.metrics.gap_share_interval``, Fieller), or, where those people do not resolve the gap itself,
+    the gap BNN - FP with its interval (``paired_difference``).
     The one noise figure a single-seed share has; "" when no seed has all three."""
-    from bidrn_tf.evaluate.metrics import gap_share_interval
+    from bidrn_tf.evaluate.metrics import gap_share_interval, paired_difference
 
     runs = {m: result["methods"].get(m, {}).get("runs", {}) for m in ("fp", "bnn", "bidrn")}
     parts, people = [], set()
@@ -470,9 +471,10 @@ def _share_interval_sentence(result: dict) -> str:
         people.add(g["n"])
         if g["bounded"]:
             parts.append(f"seed {seed}: {g['share']:.0f} % [{g['low']:.0f} %, {g['high']:.0f} %]")
-        else:
-            parts.append(f"seed {seed}: these people do not resolve the FP-BNN gap, so no bounded interval"
-                         + (f" (point value {g['share']:.0f} %)" if g["share"] is not None else ""))
+        else:  # the share's point value means nothing here (it flips sign and grows without bound): the gap
+            d = paired_difference(rows[1]["MPVPE_all"], rows[0]["MPVPE_all"])
+            parts.append(f"seed {seed}: no interval, these people do not resolve the FP-BNN gap itself "
+                         f"(BNN - FP {d['mean']:+.1f} mm [{d['low']:+.1f}, {d['high']:+.1f}])")
     if not parts:
         return ""
     return (f"\nShare of the FP-BNN MPVPE_all gap BiDRN closes, with its 95 % interval over the same "

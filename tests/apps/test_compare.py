@@ -202,8 +202,9 @@ def test_share_of_the_gap_with_its_interval_over_the_people():
     text = format_table(result, "")
     assert "with its 95 % interval over the same 4 validation people" in text
     assert "seed 0: 50 % [50 %, 50 %]" in text
-    # BNN - FP = -20, 30, -10, 20: mean 5 against 1.96 se = 22.4, not resolved
-    assert "seed 1: these people do not resolve the FP-BNN gap, so no bounded interval (point value 50 %)" in text
+    # BNN - FP = -20, 30, -10, 20: mean 5, sample std sqrt(1700 / 3), 1.96 se = 23.3: not resolved
+    assert "seed 1: no interval, these people do not resolve the FP-BNN gap itself (BNN - FP +5.0 mm " \
+           "[-18.3, +28.3])" in text
     assert "seed 2" not in text.split("validation people (Fieller")[1]
     result["methods"]["fp"]["runs"][0].pop("per_person")
     result["methods"]["fp"]["runs"][1].pop("per_person")
