@@ -18,6 +18,8 @@ take more parameter groups from the truth (``error_budget``): what each group co
 ``--diagnose`` adds, for every finished run's final weights, the rotation errors, the meshes scored
 against other validation people (``other_people_control``: what the output's link to the image is worth)
 and the vertex error per body part beside the median mesh's (``part_errors``).
+``--restore-curves REPORT_JSON`` (``restore_curves``) writes the curves of a kept report made with the same
+setting back into ``out``, for run folders that are gone (curves only, no weights).
 
 Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
 and the spread and per-seed values; the control, images/s) and ``<out>/curves.png`` / ``curves.json``. Accuracy on generated data, not AGORA / EHF.
@@ -54,6 +56,52 @@ def _save_curve(path: str, *, method: str, seed: int, bn: str, points: list, ima
 
     write_atomic(path, json.dumps(versioned({"method": method, "seed": seed, "bn": bn, "points": points,
                                              "images_per_second": images_per_second}), indent=1).encode())
+
+
+#: ``main``'s arguments that define a comparison's setting: a stored curve belongs in an ``out`` folder only where
+#: they all agree (``restore_curves``)
+SETTING_ARGS = ("steps", "batch_size", "lr", "preset", "num_train", "num_val", "data_seed", "eval_every", "bn",
+                "feature_bn", "rotation_init", "fp_init", "pose_loss", "root_pose_weight", "boxnet", "body_hw")
+
+
+def restore_curves(report: str, out: str, setting: dict) -> list:
+    """Write back the curves of a comparison report (a ``comparison.json`` this module wrote, e.g. one kept under
+    ``docs/``) as the ``curve.json`` of each of its (method, seed) runs whose folder in ``out`` has none, so that
+    a comparison whose run folders are gone can be reported and extended with new seeds or methods. A restored
+    run has its curve and its images/s but no weights: ``--diagnose`` skips it, and training it again starts at
+    step 0. ``setting``: the current values of ``SETTING_ARGS``; the report's must be the same. Returns the
+    restored (method, seed) pairs; a run that already has a curve is left as it is.
+
+    Raises ``ValueError`` naming the problem when ``report`` is not a comparison report or was made with another
+    setting."""
+    try:
+        with open(report) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--restore-curves {report}: not a readable JSON file ({e})") from None
+    if not (isinstance(data, dict) and isinstance(data.get("methods"), dict) and isinstance(data.get("args"), dict)):
+        raise ValueError(f"--restore-curves {report}: not a comparison report (no 'methods' and 'args')")
+    stored = data["args"]
+    differ = [f"{k} {stored.get(k)!r} there, {setting[k]!r} here" for k in SETTING_ARGS
+              if _setting_value(stored.get(k)) != _setting_value(setting[k])]
+    if differ:
+        raise ValueError(f"--restore-curves {report}: made with another setting: {'; '.join(differ)}")
+    restored = []
+    for method, entry in data["methods"].items():
+        for seed, run in entry["runs"].items():
+            path = os.path.join(run_dir(out, method, int(seed)), "curve.json")
+            if os.path.isfile(path) or not run.get("curve"):
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            _save_curve(path, method=method, seed=int(seed), bn=stored["bn"], points=run["curve"],
+                        images_per_second=run.get("images_per_second"))
+            restored.append((method, int(seed)))
+    return restored
+
+
+def _setting_value(value):
+    """A setting value as JSON gives it back (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, batch_size: int, lr: float,
@@ -591,8 +639,20 @@ def main(argv=None) -> int:
     ap.add_argument("--diagnose", "--rotations", dest="diagnose", action="store_true",
                     help="also measure every finished run's final weights on the validation people: rotation errors "
                          "(angles) and the meshes against other people's (what the link to the image is worth)")
+    ap.add_argument("--restore-curves", metavar="REPORT_JSON",
+                    help="first write back the curves of a comparison.json made with this setting (e.g. one under "
+                         "docs/) for the runs that have no curve in --out: their weights are not restored")
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
+    if args.restore_curves:
+        try:
+            restored = restore_curves(args.restore_curves, os.path.abspath(args.out),
+                                      {k: getattr(args, k) for k in SETTING_ARGS})
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"restored the curves of {', '.join(f'{m} seed {s}' for m, s in restored) or 'no run'} "
+              f"from {args.restore_curves}")
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
                      data_seed=args.data_seed, bn=args.bn, out=args.out,

@@ -318,3 +318,70 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     parts = run["parts"]
     assert set(parts) == set(result["median_mesh_parts"]) and all(np.isfinite(v) for v in parts.values())
     assert "| median-mesh control | " + " | ".join(f"{v:.1f}" for v in result["median_mesh_parts"].values()) in table
+
+
+def _setting(**change):
+    from bidrn_tf.apps.compare import SETTING_ARGS
+
+    setting = dict.fromkeys(SETTING_ARGS)
+    setting.update(steps=100, batch_size=8, lr=1e-3, preset="tiny", num_train=8, num_val=2, data_seed=0,
+                   eval_every=50, bn="precise", feature_bn=True, rotation_init="rest", fp_init="he",
+                   pose_loss="geodesic", root_pose_weight=1.0)
+    return {**setting, **change}
+
+
+def _report(tmp_path, setting):
+    import json
+
+    data = {"methods": {"fp": {"runs": {"0": {"curve": [point(50, 190.0), point(100, 150.0)],
+                                              "images_per_second": 8.0},
+                                        "1": {"curve": [point(100, 140.0)], "images_per_second": 7.0}}},
+                        "bidrn": {"runs": {"0": {"curve": [point(100, 170.0)], "images_per_second": None}}}},
+            "args": {**setting, "methods": ["fp", "bidrn"], "out": "elsewhere"}}
+    path = tmp_path / "comparison.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_restored_curves_are_read_back_as_the_runs_they_were(tmp_path):
+    """``--restore-curves``: every run of a stored report that has no curve in ``out`` gets its curve back in
+    its own run folder (seed 1 in ``fp-seed1``), a run that has one keeps it, and ``_run_one`` reads the
+    restored curves as it reads the curves of runs trained there."""
+    import json
+
+    from bidrn_tf.apps.compare import _run_one, restore_curves
+
+    out = str(tmp_path / "out")
+    os.makedirs(run_dir(out, "bidrn", 0))
+    with open(os.path.join(run_dir(out, "bidrn", 0), "curve.json"), "w") as f:
+        json.dump({"points": [point(100, 99.0)], "images_per_second": 1.0}, f)
+    restored = restore_curves(_report(tmp_path, _setting()), out, _setting())
+    assert sorted(restored) == [("fp", 0), ("fp", 1)]
+    read = {(m, s): _run_one(m, s, out=out, steps=100, eval_every=50, batch_size=8, lr=1e-3, preset="tiny", cfg=None,
+                             smplx=None, data=None, calib=None, val_people=None, bn="precise", pose_loss="geodesic",
+                             root_pose_weight=1.0, report_only=True) for m, s in [("fp", 0), ("fp", 1), ("bidrn", 0)]}
+    assert read[("fp", 0)] == {"curve": [point(50, 190.0), point(100, 150.0)], "images_per_second": 8.0}
+    assert read[("fp", 1)] == {"curve": [point(100, 140.0)], "images_per_second": 7.0}
+    assert read[("bidrn", 0)]["curve"] == [point(100, 99.0)]  # not overwritten
+    assert restore_curves(_report(tmp_path, _setting()), out, _setting()) == []  # a second pass: nothing to do
+
+
+def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_path, capsys):
+    """A report made with another setting (here the pose loss and the step count) is refused with one message
+    naming each difference, and no curve is written."""
+    from bidrn_tf.apps.compare import main
+
+    report = _report(tmp_path, _setting(pose_loss="matrix", steps=200))
+    out = tmp_path / "out"
+    args = ["--methods", "fp", "--steps", "100", "--eval-every", "50", "--lr", "1e-3", "--preset", "tiny",
+            "--num-train", "8", "--num-val", "2", "--feature-bn", "--rotation-init", "rest", "--fp-init", "he",
+            "--pose-loss", "geodesic", "--root-pose-weight", "1", "--out", str(out), "--report-only",
+            "--restore-curves", report]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "another setting" in err and "pose_loss 'matrix' there, 'geodesic' here" in err
+    assert "steps 200 there, 100 here" in err and "lr" not in err.split("setting:")[1]
+    assert not out.exists()
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert main(args[:-1] + [str(tmp_path / "bad.json")]) == 2
+    assert "not a comparison report" in capsys.readouterr().err
