@@ -222,6 +222,10 @@ def test_seeds_are_checked_before_anything_is_written(tmp_path):
     for bad in ([], [0, 0], [-1]):
         with pytest.raises(ValueError, match="seeds must be distinct non-negative integers"):
             compare(["fp"], steps=2, eval_every=1, seeds=bad, out=str(tmp_path / "c"))
+    for diagnose, people in ((False, 8), (True, 1)):
+        with pytest.raises(ValueError, match="diagnose_people .* must be an integer >= 2 and needs diagnose"):
+            compare(["fp"], steps=2, eval_every=1, out=str(tmp_path / "c"), diagnose=diagnose,
+                    diagnose_people=people)
     assert not os.path.exists(tmp_path / "c")
 
 
@@ -318,6 +322,33 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     parts = run["parts"]
     assert set(parts) == set(result["median_mesh_parts"]) and all(np.isfinite(v) for v in parts.values())
     assert "| median-mesh control | " + " | ".join(f"{v:.1f}" for v in result["median_mesh_parts"].values()) in table
+
+    # --diagnose-people: the same final weights measured on 3 fresh people, as the evaluation loop scores them
+    from bidrn_tf.apps.compare import DIAGNOSE_SEED_OFFSET
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
+    from bidrn_tf.evaluate.loop import evaluate
+    from bidrn_tf.models.batchnorm import precise_batchnorm
+    from bidrn_tf.models.checkpoints import load_trained
+    from bidrn_tf.models.config import PRESETS
+
+    assert main(["--methods", "fp", "--steps", "2", "--eval-every", "2", "--preset", "tiny", "--num-train", "8",
+                 "--num-val", "2", "--out", str(out), "--report-only", "--diagnose", "--diagnose-people", "3"]) == 0
+    again = json.loads((out / "comparison.json").read_text())
+    assert again["diagnose_people"] == {"count": 3, "data_seed": DIAGNOSE_SEED_OFFSET}
+    assert again["methods"]["fp"]["runs"]["0"]["curve"] == run["curve"]  # the curves keep their people
+    fresh = load_people("synthetic", str(out / "data_diagnose3"), "validation")
+    seen = {tuple(np.round(p.params["body_pose"], 6)) for p in train + val}
+    assert len(fresh) == 3 and not {tuple(np.round(p.params["body_pose"], 6)) for p in fresh} & seen
+    smplx = str(out / "synthetic_smplx_model.npz")
+    model = load_trained(str(out / "fp" / "final" / "weights"), smplx_model=smplx)
+    hw = PRESETS["tiny"].image_hw
+    calib = make_dataset(train, ground_truth(train, smplx)["joints"], batch_size=8, training=False, input_hw=hw)
+    precise_batchnorm(model, (b["image"] for b in calib.take(8)))
+    expected = evaluate(model, fresh, smplx_model=smplx, input_hw=hw, progress=False)["mean"]
+    per_person = again["methods"]["fp"]["runs"]["0"]["per_person"]
+    for k in ("MPVPE_all", "PA_MPJPE_body"):
+        assert len(per_person[k]) == 3 and np.mean(per_person[k]) == pytest.approx(expected[k], rel=1e-4)
+    assert "are on 3 fresh validation people (data seed 1000003)" in (out / "comparison.md").read_text()
 
 
 def _setting(**change):
