@@ -11,7 +11,9 @@ Layout under ``data_dir``::
                              "affine_mat" (2x3, 4K pixels -> crop pixels), "resized_height", "resized_width")
 
 Annotation boxes (``bbox``, ``lhand_bbox``, ``rhand_bbox``, ``face_bbox``) are x, y, w, h in 4K pixels;
-``is_valid: false`` persons are skipped. A missing hand / face box is allowed (``None``: its loss is masked).
+``is_valid: false`` persons are skipped. A missing hand / face box is allowed (``None``: its loss is masked), and so
+is one that lies entirely outside the image (a hand out of the frame; also ``None``); the person's ``bbox`` must
+overlap the image.
 The older layout (``AGORA_train.json`` with pickled parameter files) is not read: it would mean unpickling
 files, which this project never does without an explicit opt-in; convert it with Hand4Whole's tools.
 """
@@ -59,7 +61,8 @@ def load_agora(data_dir: str, split: str = "train", *, resolution=(720, 1280)) -
             pid = ann["person_id"]
             params_path = safe_join(data_dir, ann["smplx_param_path"], f"{where} smplx_param_path")
             cam_path = safe_join(data_dir, ann["cam_param_path"], f"{where} cam_param_path")
-            boxes = {k: (box_xywh(ann[k], f"{where} {k}", _4K[::-1]) if ann.get(k) is not None else None)
+            boxes = {k: (box_xywh(ann[k], f"{where} {k}", _4K[::-1], outside_is_absent=k != "bbox")
+                         if ann.get(k) is not None else None)
                      for k in ("bbox", "lhand_bbox", "rhand_bbox", "face_bbox")}
         except KeyError as err:
             raise DatasetError(f"{where}: missing key {err}") from err

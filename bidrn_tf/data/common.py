@@ -140,13 +140,17 @@ def camera(raw, what: str) -> tuple[np.ndarray, np.ndarray]:
     return focal, princpt
 
 
-def box_xywh(value, what: str, image_wh) -> np.ndarray:
-    """An x, y, w, h box: exactly four numbers, w and h > 0, overlapping the ``image_wh`` image."""
+def box_xywh(value, what: str, image_wh, *, outside_is_absent: bool = False) -> np.ndarray | None:
+    """An x, y, w, h box: exactly four numbers, w and h > 0, overlapping the ``image_wh`` image.
+    ``outside_is_absent``: a well-formed box that lies entirely outside the image gives None (a hand or face out
+    of the frame, as its part is not visible) instead of the error."""
     box = finite_array(value, 4, what)
     x, y, w, h = (float(v) for v in box)
     if w <= 0 or h <= 0:
         raise DatasetError(f"{what}: width and height must be > 0, got {box.tolist()}")
     if x >= image_wh[0] or y >= image_wh[1] or x + w <= 0 or y + h <= 0:
+        if outside_is_absent:
+            return None
         raise DatasetError(f"{what}: box {box.tolist()} lies outside the {image_wh[0]}x{image_wh[1]} image")
     return box
 

@@ -105,6 +105,21 @@ def test_agora_ground_truth_is_checked_for_type_size_and_range(tmp_path, edit, m
     assert "\n" not in str(err.value)
 
 
+def test_agora_part_box_out_of_the_frame_is_an_absent_part(tmp_path):
+    # a hand wholly left of the image (as the generator can write for an outstretched arm near the border): that
+    # part is not visible, so it loads as None like a missing box; a box only partly outside is kept as it is
+    root = make_agora(str(tmp_path / "agora"))
+    _edit_person(root, ann={"rhand_bbox": [-137.1, 837.7, 75.6, 78.9], "lhand_bbox": [-40.0, 900.0, 90.0, 60.0]})
+    p = load_agora(root, "train")[0]
+    assert p.rhand_bbox is None
+    np.testing.assert_allclose(p.lhand_bbox, np.array([-40.0, 900.0, 50.0, 960.0]) / 3, rtol=1e-6)
+    _edit_person(root, ann={"face_bbox": [3840.0, 600.0, 120.0, 150.0]})
+    assert load_agora(root, "train")[0].face_bbox is None
+    with pytest.raises(DatasetError, match=re.escape("bbox: box [3840.0, 600.0, 600.0, 1200.0] lies outside")):
+        _edit_person(root, ann={"bbox": [3840.0, 600.0, 600.0, 1200.0]})
+        load_agora(root, "train")
+
+
 def make_ehf(root, smplx_model_path, vertices):
     import trimesh
 
