@@ -90,6 +90,12 @@ def restore_curves(report: str, out: str, setting: dict) -> list:
               if _setting_value(stored.get(k)) != _setting_value(setting[k])]
     if differ:
         raise ValueError(f"--restore-curves {report}: made with another setting: {'; '.join(differ)}")
+    for method, entry in data["methods"].items():  # all checked before anything is written
+        runs = entry.get("runs") if isinstance(entry, dict) else None
+        if not (isinstance(runs, dict) and all(isinstance(r, dict) for r in runs.values())
+                and all(str(seed).isdigit() for seed in runs)):
+            raise ValueError(f"--restore-curves {report}: method {method!r} has no 'runs' mapping each seed (a "
+                             "non-negative integer) to a run")
     restored = []
     for method, entry in data["methods"].items():
         for seed, run in entry["runs"].items():
@@ -417,9 +423,9 @@ def _mean_std(values) -> tuple:
 def format_table(result: dict, head: str) -> str:
     """The comparison as markdown: the control (and oracle) rows and every method's point at the common step
     (the mean over its seeds), a spread table when a method has more than one seed, images/s, FP against
-    the control and the share of the FP-BNN gap BiDRN closes (on the means, and per seed; flagged as noise when
-    the gap is narrower than the smallest difference the seeds at hand resolve, ``_seed_spread``)."""
-    from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_closed, gap_share
+    the control and the share of the FP-BNN gap BiDRN closes (on the means over the seeds FP, BNN and BiDRN all
+    ran, ``_gap_sentence``, and per seed)."""
+    from bidrn_tf.evaluate.metrics import METRIC_NAMES, format_table as metric_table, gap_share
 
     rows = {"mean-pose control": result["control"]}
     if result.get("median_mesh_control"):
@@ -458,22 +464,7 @@ def format_table(result: dict, head: str) -> str:
             mesh = result["median_mesh_control"]["MPVPE_all"]
             table += f" and {abs(mesh - f):.1f} mm {'below' if f < mesh else 'above'} the median-mesh control"
         table += ".\n"
-    # means over different seeds are not comparable: name a binarized method ahead of / behind BiDRN on the means
-    # only when it ran BiDRN's seeds (FP and BNN always enter the share of the gap, which is on the means)
-    same_seeds = [m for m in means if m in ("fp", "bnn", "bidrn") or "bidrn" not in points
-                  or set(points[m]) == set(points["bidrn"])]
-    gap = gap_closed({m: means[m]["MPVPE_all"] for m in same_seeds}, paper_note="paper, EHF MPVPE: 62.7 %")
-    if gap:
-        left_out = [f"{m} (seeds {', '.join(map(str, points[m]))})" for m in means if m not in same_seeds]
-        if left_out:
-            gap += (" Not in that sentence because they ran other seeds than BiDRN (compare them seed by seed "
-                    f"below): {', '.join(left_out)}.")
-        if several and "fp" in means and "bnn" in means:
-            width, smallest = means["bnn"]["MPVPE_all"] - means["fp"]["MPVPE_all"], _seed_spread(points)[3]
-            if 0 < width < smallest:
-                gap += (f" The FP-BNN gap ({width:.1f} mm) is below the smallest difference these seeds resolve "
-                        f"({smallest:.1f} mm, below): read the share as noise, not as a measurement.")
-        table += f"\n{gap}\n"
+    table += _gap_sentence(points, several)
     if several and all(k in points for k in ("fp", "bnn", "bidrn")):
         shared = [s for s in points["fp"] if s in points["bnn"] and s in points["bidrn"]]
         per_seed = []
@@ -489,7 +480,7 @@ def format_table(result: dict, head: str) -> str:
     if several and "bidrn" in points:
         table += _against_bidrn(points)
     if several:
-        table += _resolution(points, means)
+        table += _resolution(points)
     if result.get("error_budget"):
         table += _budget_sentence(result["error_budget"])
     if result.get("diagnose_people"):
@@ -499,6 +490,60 @@ def format_table(result: dict, head: str) -> str:
                   "the people of the curves and the table above.\n")
     return (table + _paired_sentence(result) + _share_interval_sentence(result) + _rotation_sentence(result)
             + _other_people_sentence(result) + _parts_sentence(result))
+
+
+def _shared_seeds(points: dict, methods) -> list:
+    """The seeds every one of ``methods`` ran, in the order of the first one's; [] when one of them is missing.
+    ``points``: {method: {seed: metric point}}."""
+    if any(m not in points for m in methods):
+        return []
+    return [s for s in points[methods[0]] if all(s in points[m] for m in methods)]
+
+
+def _mean_on(points: dict, method: str, seeds, key: str = "MPVPE_all") -> float:
+    """``method``'s mean ``key`` over ``seeds`` (all of which it ran)."""
+    return _mean_std([points[method][s][key] for s in seeds])[0]
+
+
+def _seed_words(seeds) -> str:
+    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(str(s) for s in seeds)
+
+
+def _gap_sentence(points: dict, several: bool) -> str:
+    """Markdown: the share of the FP-BNN MPVPE_all gap BiDRN closes and the binarized methods at or below BiDRN
+    (``evaluate.metrics.gap_closed``), both on means over the seeds FP, BNN and BiDRN all ran, and only for the
+    methods that ran every one of those seeds: means over different seeds are not comparable, so a method that
+    lacks one is named apart, and the sentence names the seeds when some method ran others. Flagged as noise
+    when the gap is narrower than the smallest difference the seeds at hand resolve (``_seed_spread``).
+    "" when FP, BNN or BiDRN did not run."""
+    from bidrn_tf.evaluate.metrics import gap_closed
+
+    if not all(k in points for k in ("fp", "bnn", "bidrn")):
+        return ""
+    seeds = _shared_seeds(points, ("fp", "bnn", "bidrn"))
+    if not seeds:
+        ran = ", ".join(f"{name} {_seed_words(list(points[k]))}" for k, name in
+                        (("fp", "FP"), ("bnn", "BNN"), ("bidrn", "BiDRN")))
+        return (f"\nNo share of the FP-BNN gap: FP, BNN and BiDRN ran no seed in common ({ran}), and means over "
+                "different seeds are not comparable.\n")
+    entered = [m for m in points if all(s in points[m] for s in seeds)]
+    on = {m: _mean_on(points, m, seeds) for m in entered}
+    gap = gap_closed(on, paper_note="paper, EHF MPVPE: 62.7 %")
+    if not gap:
+        return ""
+    if any(set(by_seed) != set(seeds) for by_seed in points.values()):
+        gap = (f"On {_seed_words(seeds)} (the {'seed' if len(seeds) == 1 else 'seeds'} FP, BNN and BiDRN all ran; "
+               f"every method's mean over {'it' if len(seeds) == 1 else 'them'}): " + gap)
+    left_out = [f"{m} ({_seed_words(list(points[m]))})" for m in points if m not in entered]
+    if left_out:
+        gap += (" Not in that sentence because they did not run all of those seeds (compare them with BiDRN seed "
+                f"by seed below): {', '.join(left_out)}.")
+    if several:
+        width, smallest = on["bnn"] - on["fp"], _seed_spread(points)[3]
+        if 0 < width < smallest:
+            gap += (f" The FP-BNN gap ({width:.1f} mm) is below the smallest difference these seeds resolve "
+                    f"({smallest:.1f} mm, below): read the share as noise, not as a measurement.")
+    return f"\n{gap}\n"
 
 
 PAIRED_METRICS = ("MPVPE_all", "PA_MPJPE_body")
@@ -601,23 +646,26 @@ def _seed_spread(points: dict) -> tuple:
     return pooled, dof, n, _z() * pooled * math.sqrt(2 / max(n, 1))
 
 
-def _resolution(points: dict, means: dict) -> str:
+def _resolution(points: dict) -> str:
     """Markdown: what differences the seeds at hand can resolve. The seed-to-seed spread of MPVPE_all pooled
     over the methods with more than one seed (sample variances weighted by their degrees of freedom), the
     smallest difference between two methods' means that a 5 %-level test finds with 80 % power at the
     typical seed count, and, when FP and BNN ran, the seeds per method that the FP-BNN gap and 40 % of it
-    would need (40 %: the farthest BiDRN may sit from FP and still close 60 % of the gap)."""
+    would need (40 %: the farthest BiDRN may sit from FP and still close 60 % of the gap; the gap as a
+    difference of means over the seeds both ran)."""
     pooled, dof, n, smallest = _seed_spread(points)
     runs = sum(len(by_seed) > 1 for by_seed in points.values())
     text = (f"\nSeed-to-seed spread of MPVPE_all, pooled over {runs} methods with several seeds: {pooled:.1f} mm "
             f"({dof} degrees of freedom). With {n} seeds per method, a difference between two methods' means "
             f"smaller than {smallest:.1f} mm is found less than 80 % of the time "
             f"(two-sided 5 % test, normal approximation).")
-    if "fp" in means and "bnn" in means and pooled > 0:
-        gap = means["bnn"]["MPVPE_all"] - means["fp"]["MPVPE_all"]
+    seeds = _shared_seeds(points, ("fp", "bnn"))
+    if seeds and pooled > 0:
+        gap = _mean_on(points, "bnn", seeds) - _mean_on(points, "fp", seeds)
+        on = "" if set(points["fp"]) == set(points["bnn"]) else f" on {_seed_words(seeds)}, which both ran"
         if gap > 0:
-            text += (f" The FP-BNN gap here ({gap:.1f} mm) needs {seeds_needed(gap, pooled)} seeds per method; 40 % "
-                     f"of it ({0.4 * gap:.1f} mm) needs {seeds_needed(0.4 * gap, pooled)}.")
+            text += (f" The FP-BNN gap here ({gap:.1f} mm{on}) needs {seeds_needed(gap, pooled)} seeds per method; "
+                     f"40 % of it ({0.4 * gap:.1f} mm) needs {seeds_needed(0.4 * gap, pooled)}.")
     return text + "\n"
 
 

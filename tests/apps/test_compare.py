@@ -158,6 +158,31 @@ def test_every_binarized_method_against_bidrn_on_the_seeds_they_share():
     assert "minus BiDRN" not in format_table(result, "")
 
 
+def test_the_share_of_the_gap_is_on_the_seeds_fp_bnn_and_bidrn_all_ran():
+    """Means over different seeds are not comparable: the share of the gap, the methods ahead of BiDRN and the
+    FP-BNN gap the seeds would need are on means over the seeds FP, BNN and BiDRN all ran, and a method that
+    lacks one of them is named apart. Every method's own mean would give other answers here: a share of
+    (250 - 221) / (250 - 205) = 64 %, xnor behind BiDRN (262.5 against 221) and a 45 mm gap."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+    by = lambda **seeds: {"runs": {int(s[1:]): {"curve": [point(100, v)], "images_per_second": None}  # noqa: E731
+                                   for s, v in seeds.items()}}
+    result = {"control": control, "methods": {
+        "fp": by(s0=200.0, s1=210.0), "bnn": by(s0=250.0), "bidrn": by(s0=230.0, s1=212.0),
+        "xnor": by(s0=225.0, s1=300.0), "reactnet": by(s1=205.0)}}
+    table = format_table(result, "")
+    # on seed 0: (250 - 230) / (250 - 200) = 40 %; xnor's 225 is below BiDRN's 230 there
+    assert ("On seed 0 (the seed FP, BNN and BiDRN all ran; every method's mean over it): BiDRN closes 40 % of the "
+            "FP-BNN gap (paper, EHF MPVPE: 62.7 %). Binarized methods at or below BiDRN's error: xnor. Not in that "
+            "sentence because they did not run all of those seeds (compare them with BiDRN seed by seed below): "
+            "reactnet (seed 1).") in table
+    assert "The FP-BNN gap here (50.0 mm on seed 0, which both ran)" in table
+    result["methods"]["bnn"] = by(s2=250.0)
+    table = format_table(result, "")
+    assert ("No share of the FP-BNN gap: FP, BNN and BiDRN ran no seed in common (FP seeds 0, 1, BNN seed 2, "
+            "BiDRN seeds 0, 1), and means over different seeds are not comparable.") in table
+    assert "closes" not in table and "The FP-BNN gap here" not in table
+
+
 def test_paired_differences_against_bidrn_on_the_same_people():
     """With per-person errors of the final weights, every other method minus BiDRN at each shared seed: the mean
     difference with its 95 % interval (normal, sample std / sqrt(N)) and the share of people where BiDRN is at or
@@ -240,13 +265,15 @@ def test_resolution_of_the_seeds_from_the_pooled_spread():
                                               "bidrn": by(250.0, 255.0, 260.0), "xnor": by(200.0)}}
     table = format_table(result, "")
     # xnor's one seed (200 mm) is below BiDRN's mean (255) but not comparable with it: named apart
-    assert ("BiDRN is ahead of every other binarized method in this table. Not in that sentence because they ran "
-            "other seeds than BiDRN (compare them seed by seed below): xnor (seeds 0).") in table
+    assert ("On seeds 0, 1, 2 (the seeds FP, BNN and BiDRN all ran; every method's mean over them): BiDRN closes "
+            "50 % of the FP-BNN gap") in table
+    assert ("BiDRN is ahead of every other binarized method in this table. Not in that sentence because they did "
+            "not run all of those seeds (compare them with BiDRN seed by seed below): xnor (seed 0).") in table
     assert "pooled over 3 methods with several seeds: 5.0 mm (6 degrees of freedom)" in table
     assert "With 3 seeds per method, a difference between two methods' means smaller than 11.4 mm" in table
     assert "The FP-BNN gap here (10.0 mm) needs 4 seeds per method; 40 % of it (4.0 mm) needs 25." in table
     # a gap narrower than what the seeds resolve: the share is flagged as noise
-    assert ("xnor (seeds 0). The FP-BNN gap (10.0 mm) is below the smallest difference these seeds resolve "
+    assert ("xnor (seed 0). The FP-BNN gap (10.0 mm) is below the smallest difference these seeds resolve "
             "(11.4 mm, below): read the share as noise, not as a measurement.") in table
     result["methods"]["bnn"] = by(265.0, 270.0, 275.0)  # a 20 mm gap is resolved
     assert "read the share as noise" not in format_table(result, "")
@@ -399,7 +426,9 @@ def test_restored_curves_are_read_back_as_the_runs_they_were(tmp_path):
 
 def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_path, capsys):
     """A report made with another setting (here the pose loss and the step count) is refused with one message
-    naming each difference, and no curve is written."""
+    naming each difference, and so is a malformed run entry; no curve is written."""
+    import json
+
     from bidrn_tf.apps.compare import main
 
     report = _report(tmp_path, _setting(pose_loss="matrix", steps=200))
@@ -416,3 +445,11 @@ def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_pa
     (tmp_path / "bad.json").write_text("[1, 2]")
     assert main(args[:-1] + [str(tmp_path / "bad.json")]) == 2
     assert "not a comparison report" in capsys.readouterr().err
+    from bidrn_tf.apps.compare import restore_curves
+
+    good = json.loads(open(_report(tmp_path, _setting())).read())
+    for bad in ({"runs": [1]}, {"runs": {"0": [1]}}, {"runs": {"x": {}}}, "x"):  # fp's runs are well formed
+        (tmp_path / "bad.json").write_text(json.dumps({**good, "methods": {**good["methods"], "bidrn": bad}}))
+        with pytest.raises(ValueError, match="method 'bidrn' has no 'runs' mapping each seed"):
+            restore_curves(str(tmp_path / "bad.json"), str(out), _setting())
+    assert not out.exists()
