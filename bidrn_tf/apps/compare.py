@@ -466,7 +466,7 @@ def format_table(result: dict, head: str) -> str:
         table += ".\n"
     table += _gap_sentence(points, several)
     if several and all(k in points for k in ("fp", "bnn", "bidrn")):
-        shared = [s for s in points["fp"] if s in points["bnn"] and s in points["bidrn"]]
+        shared = _shared_seeds(points, ("fp", "bnn", "bidrn"))
         per_seed = []
         for s in shared:
             fp, bnn, bidrn = (points[k][s]["MPVPE_all"] for k in ("fp", "bnn", "bidrn"))
