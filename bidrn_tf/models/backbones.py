@@ -6,7 +6,11 @@
 ``fp``     torchvision-layout ResNet (v1.5: stride on the 3x3 conv), as Hand4Whole uses. ReLU.
 ``bnn``    BNN (Hubara et al.): sign activations with STE, sign weights (no scale), hardtanh.
 ``xnor``   XNOR-Net: as BNN with a per-output-channel weight scale mean(|W|). The activation scaling
-           matrix K of the paper is left out (as in most re-implementations).
+           matrix K of the paper is left out (as in most re-implementations). **Consequence:** a BatchNorm
+           follows every binary conv, so it divides the per-channel scale out (up to its epsilon) and the
+           scale is a constant of the backward pass: ``xnor`` computes BNN's function with BNN's gradients
+           (``test_xnor_is_bnn_when_batchnorm_follows_every_binary_conv``). Trained, the two differ only as
+           two runs whose rounding differs (sign flips of near-zero inputs amplify BN's epsilon).
 ``dorefa`` DoReFa-Net at W1/A1: weights sign(W) * mean(|W|) over the tensor, activations
            round(clip(x, 0, 1)) in {0, 1}. **Not a sign**, so LCE cannot make binary ops of it: its
            convolutions stay float ``CONV_2D`` in a ``.tflite`` (excluded from the conversion contract).

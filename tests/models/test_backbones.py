@@ -121,3 +121,33 @@ def test_breakdown_rows_swap_each_derived_module_for_a_plain_binary_unit():
     # ResNet-50: 3 strided 3x3 (DScR), 16 expanding 1x1 (FUR), 15 reducing 1x1 (FDR); ResNet-18: 3 DSaR
     assert [counts[r, 50] for r in ("base_lcr", "+dscr", "+fur", "+fdr", "+dsar")] == [34, 31, 15, 0, 0]
     assert [counts[r, 18] for r in ("base_lcr", "+dscr", "+fur", "+fdr", "+dsar")] == [3, 3, 3, 3, 0]
+
+
+def test_xnor_is_bnn_when_batchnorm_follows_every_binary_conv():
+    """XNOR-Net's weight scale mean(|W|) per output channel is a per-channel factor in front of a BatchNorm,
+    which divides it out (up to BN's epsilon), and its gradient is a constant of the backward pass: with the
+    same latent weights, XNOR and BNN (without XNOR's activation scale K, left out here) compute the same
+    training-mode features and the same kernel gradients, while the raw binary conv outputs differ by exactly
+    that scale. Checked on the first stage (deeper, rare sign flips of near-zero inputs amplify the epsilon)."""
+    x = tf.random.stateless_normal((4, 64, 48, 3), seed=(1, 2))
+    nets, feats, grads = {}, {}, {}
+    for method in ("bnn", "xnor"):
+        full = build_resnet(depth=18, method=method, input_shape=(64, 48, 3))
+        names = ["stage1_block1_unit1_binconv", "stage1_block2_unit2_hardtanh"]
+        nets[method] = tf.keras.Model(full.input, [full.get_layer(n).output for n in names])
+    nets["xnor"].set_weights(nets["bnn"].get_weights())
+    for method, net in nets.items():
+        with tf.GradientTape() as tape:
+            conv, out = net(x, training=True)
+            loss = tf.reduce_sum(out * tf.random.stateless_normal(out.shape, seed=(3, 4)))
+        kernels = [v for v in net.trainable_variables if "binconv" in v.name]
+        feats[method] = conv.numpy(), out.numpy()
+        grads[method] = [g.numpy() for g in tape.gradient(loss, kernels)]
+    assert len(grads["bnn"]) == 4
+    kernel = nets["bnn"].get_layer("stage1_block1_unit1_binconv").kernel.numpy()
+    scale = np.abs(kernel).mean(axis=(0, 1, 2))
+    np.testing.assert_allclose(feats["xnor"][0], feats["bnn"][0] * scale, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(feats["xnor"][0], feats["bnn"][0], atol=1e-2)
+    np.testing.assert_allclose(feats["xnor"][1], feats["bnn"][1], atol=2e-3)
+    for g_bnn, g_xnor in zip(grads["bnn"], grads["xnor"]):
+        np.testing.assert_allclose(g_xnor, g_bnn, atol=2e-3 * np.abs(g_bnn).max())
