@@ -45,8 +45,8 @@ def digits(size: int = 32):
 
 
 def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64, lr: float = 1e-3,
-              fp_init: str = "hand4whole", verbose: int = 0) -> dict:
-    """Train one classifier (``fp_init``: ``build_resnet``'s, the full-precision convs' initializer); returns
+              fp_init: str = "hand4whole", xnor_activation_scale: bool = False, verbose: int = 0) -> dict:
+    """Train one classifier (``fp_init`` and ``xnor_activation_scale``: ``build_resnet``'s); returns
     {"test_error": % after precise BatchNorm statistics (every training batch once), "test_error_moving_bn": %
     with the moving statistics as trained, "train_accuracy": %, "seconds"}."""
     import tensorflow as tf
@@ -59,7 +59,8 @@ def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
     model = build_resnet(depth=18, method=method, input_shape=x_tr.shape[1:], include_top=True, num_classes=10,
-                         classifier_activation=None, fp_init=fp_init)
+                         classifier_activation=None, fp_init=fp_init,
+                         xnor_activation_scale=xnor_activation_scale)
     steps = epochs * (len(x_tr) // batch_size)
     schedule = tf.keras.optimizers.schedules.CosineDecay(lr, steps)
     model.compile(optimizer=tf.keras.optimizers.Adam(schedule),
@@ -85,13 +86,22 @@ def train_one(method: str, data, *, seed: int, epochs: int, batch_size: int = 64
             "train_accuracy": 100.0 * float(hist.history["accuracy"][-1]), "seconds": seconds}
 
 
-def _key(method: str, seed: int, epochs: int, lr: float, fp_init: str) -> str:
-    """A run's key in ``runs.json`` (runs with Hand4Whole's ``fp_init`` keep the key they had before the switch)."""
-    return f"{method}/{seed}/{epochs}/{lr:g}" + ("" if fp_init == "hand4whole" else f"/fp_init={fp_init}")
+def _key(method: str, seed: int, epochs: int, lr: float, fp_init: str, xnor_k: bool = False) -> str:
+    """A run's key in ``runs.json`` (runs with Hand4Whole's ``fp_init`` and no XNOR K keep the key they had before
+    those switches)."""
+    return (f"{method}/{seed}/{epochs}/{lr:g}" + ("" if fp_init == "hand4whole" else f"/fp_init={fp_init}")
+            + ("/xnor_k" if xnor_k else ""))
 
 
-def run(methods, seeds, *, epochs: int, lr: float, out: str, fp_init: str = "hand4whole") -> dict:
-    """Every method x seed (each result saved as it comes in ``<out>/runs.json``: a killed run continues)."""
+def _name(method: str, xnor_k: bool) -> str:
+    """A method's row name: ``xnor+K`` for XNOR-Net with its activation scale."""
+    return "xnor+K" if xnor_k and method == "xnor" else method
+
+
+def run(methods, seeds, *, epochs: int, lr: float, out: str, fp_init: str = "hand4whole",
+        xnor_activation_scale: bool = False) -> dict:
+    """Every method x seed (each result saved as it comes in ``<out>/runs.json``: a killed run continues);
+    ``xnor_activation_scale`` gives ``xnor`` XNOR-Net's K (row ``xnor+K``)."""
     from tqdm import tqdm
 
     from bidrn_tf.fileio import load_runs, save_runs
@@ -101,17 +111,20 @@ def run(methods, seeds, *, epochs: int, lr: float, out: str, fp_init: str = "han
     done = load_runs(path)
     data = digits()
     for method, seed in tqdm([(m, s) for m in methods for s in seeds], desc="classifiers", unit="run"):
-        key = _key(method, seed, epochs, lr, fp_init)
+        k = xnor_activation_scale and method == "xnor"
+        key = _key(method, seed, epochs, lr, fp_init, k)
         if key not in done:
-            done[key] = {"method": method, "seed": seed,
-                         **train_one(method, data, seed=seed, epochs=epochs, lr=lr, fp_init=fp_init)}
+            done[key] = {"method": method, "seed": seed, **({"xnor_activation_scale": True} if k else {}),
+                         **train_one(method, data, seed=seed, epochs=epochs, lr=lr, fp_init=fp_init,
+                                     xnor_activation_scale=k)}
             save_runs(path, done)
     rows = {}
     for m in methods:
-        errs = [done[_key(m, s, epochs, lr, fp_init)]["test_error"] for s in seeds]
-        rows[m] = {"mean": float(np.mean(errs)), "std": float(np.std(errs, ddof=1)) if len(errs) > 1 else 0.0,
+        k = xnor_activation_scale and m == "xnor"
+        errs = [done[_key(m, s, epochs, lr, fp_init, k)]["test_error"] for s in seeds]
+        rows[_name(m, k)] = {"mean": float(np.mean(errs)), "std": float(np.std(errs, ddof=1)) if len(errs) > 1 else 0.0,
                    "errors": errs,
-                   "minutes_per_run": float(np.mean([done[_key(m, s, epochs, lr, fp_init)]["seconds"]
+                   "minutes_per_run": float(np.mean([done[_key(m, s, epochs, lr, fp_init, k)]["seconds"]
                                                      for s in seeds])) / 60}
     return rows
 
@@ -150,9 +163,14 @@ def main(argv=None) -> int:
     ap.add_argument("--fp-init", default="hand4whole", choices=FP_CONV_INITS,
                     help="full-precision convs (stem, FP blocks, BiDRN's Block Residual) start at N(0, 1e-3) "
                          "(Hand4Whole) or He-normal (build_resnet's fp_init)")
+    ap.add_argument("--xnor-activation-scale", action="store_true",
+                    help="xnor with XNOR-Net's activation scale K (row xnor+K; build_resnet's xnor_activation_scale)")
     ap.add_argument("--out", default="out/classification")
     args = ap.parse_args(argv)
-    rows = run(args.methods, args.seeds, epochs=args.epochs, lr=args.lr, out=args.out, fp_init=args.fp_init)
+    if args.xnor_activation_scale and "xnor" not in args.methods:
+        ap.error("--xnor-activation-scale needs xnor among --methods")
+    rows = run(args.methods, args.seeds, epochs=args.epochs, lr=args.lr, out=args.out, fp_init=args.fp_init,
+               xnor_activation_scale=args.xnor_activation_scale)
     table = format_table(rows, seeds=args.seeds, epochs=args.epochs, lr=args.lr, fp_init=args.fp_init)
     print("\n" + table)
     write_report(os.path.join(args.out, "classification"), {"rows": rows, "args": vars(args)}, table)

@@ -11,6 +11,8 @@
            scale is a constant of the backward pass: ``xnor`` computes BNN's function with BNN's gradients
            (``test_xnor_is_bnn_when_batchnorm_follows_every_binary_conv``). Trained, the two differ only as
            two runs whose rounding differs (sign flips of near-zero inputs amplify BN's epsilon).
+           ``build_resnet(..., xnor_activation_scale=True)`` adds K (``nn.layers.ActivationScale``): the
+           faithful XNOR-Net, which BN does not reduce to BNN.
 ``dorefa`` DoReFa-Net at W1/A1: weights sign(W) * mean(|W|) over the tensor, activations
            round(clip(x, 0, 1)) in {0, 1}. **Not a sign**, so LCE cannot make binary ops of it: its
            convolutions stay float ``CONV_2D`` in a ``.tflite`` (excluded from the conversion contract).
@@ -51,22 +53,22 @@ BiDRN mapping (SPEC's reading of the garbled Table 1), with ``r = C_in / C_out``
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import tensorflow as tf
 
 import bidrn_tf  # noqa: F401
 from bidrn_tf.models.config import BiDRNConfig
 from bidrn_tf.nn import blocks
-from bidrn_tf.nn.layers import (FDAConv2D, LearnableScale, LearnableShift, RPReLU, batch_norm, binary_conv2d,
-                                fp_conv_initializer, hardtanh, prelu)
+from bidrn_tf.nn.layers import (ActivationScale, FDAConv2D, LearnableScale, LearnableShift, RPReLU, batch_norm,
+                                binary_conv2d, fp_conv_initializer, hardtanh, prelu)
 
 METHODS = ("fp", "bnn", "xnor", "dorefa", "bireal", "reactnet", "recu", "fda", "bbcu", "bidrn")
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 50: ("bottleneck", (3, 4, 6, 3))}
 STAGE_WIDTHS = (64, 128, 256, 512)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class BaselineSpec:
     """What distinguishes the classic BNN baselines from each other (configuration as data)."""
 
@@ -79,6 +81,7 @@ class BaselineSpec:
     learned_scale: bool = False  # ReCU: a learnable per-channel scale after each binary conv
     conv: str = "quant"  # "quant" (larq QuantConv2D) or "fda" (FDAConv2D with the noise-adaptation module)
     activation_before_add: bool = False  # BBCU: y = act(BN(conv)) + residual instead of act(BN(conv) + residual)
+    activation_scale: bool = False  # XNOR-Net's K after each binary conv (nn.layers.ActivationScale)
 
 
 BASELINES = {
@@ -97,6 +100,12 @@ def is_lce_binary(method: str) -> bool:
     """Whether a backbone of ``method`` is meant to convert to real ``LceBconv2d`` ops."""
     _check_method(method)
     return method == "bidrn" or (method in BASELINES and BASELINES[method].lce_binary)
+
+
+def baseline_spec(method: str, *, xnor_activation_scale: bool = False) -> BaselineSpec:
+    """The ``BaselineSpec`` of a baseline ``method``; ``xnor_activation_scale`` adds XNOR-Net's K to ``xnor``."""
+    spec = BASELINES[method]
+    return dataclasses.replace(spec, activation_scale=True) if xnor_activation_scale else spec
 
 
 def _check_method(method: str) -> None:
@@ -159,6 +168,8 @@ def _baseline_conv(x, spec: BaselineSpec, filters, kernel, stride, name):
     else:
         y = binary_conv2d(filters, kernel, strides=stride, sign=spec.sign,
                           weight_quantizer=spec.weight_quantizer, name=f"{name}_binconv")(q)
+    if spec.activation_scale:
+        y = ActivationScale(kernel, stride, name=f"{name}_activation_scale")([q, y])
     return LearnableScale(name=f"{name}_scale")(y) if spec.learned_scale else y
 
 
@@ -268,6 +279,7 @@ def build_resnet(
     classifier_activation: str | None = "softmax",
     bidrn_config: BiDRNConfig | None = None,
     fp_init: str = "hand4whole",
+    xnor_activation_scale: bool = False,
     name: str | None = None,
 ) -> tf.keras.Model:
     """Build a ResNet-``depth`` backbone binarized with ``method``.
@@ -284,6 +296,9 @@ def build_resnet(
         bidrn_config: research switches for ``method="bidrn"``.
         fp_init: initializer of the full-precision convolutions (stem, ``fp`` blocks, BiDRN's Block Residual
             projections; ``nn.layers.FP_CONV_INITS``): ``"hand4whole"`` N(0, 1e-3) or ``"he"``.
+        xnor_activation_scale: ``method="xnor"`` only: multiply each binary conv's output by XNOR-Net's
+            activation scale K (``nn.layers.ActivationScale``). Off by default, as in the runs reported so far;
+            without it ``xnor`` computes BNN's function (module docstring).
     Returns:
         A ``tf.keras.Model`` named ``{method}_resnet{depth}`` unless ``name`` is given.
     """
@@ -294,6 +309,8 @@ def build_resnet(
         raise ValueError("include_top=True needs num_classes")
     if bidrn_config is not None and method != "bidrn":
         raise ValueError("bidrn_config applies to method='bidrn' only")
+    if xnor_activation_scale and method != "xnor":
+        raise ValueError(f"xnor_activation_scale applies to method='xnor' only, got method={method!r}")
     fp_conv_initializer(fp_init)  # a ValueError naming the choices
     kind, stages = DEPTHS[depth]
     cfg = bidrn_config or BiDRNConfig()
@@ -310,7 +327,8 @@ def build_resnet(
             elif method == "bidrn":
                 x = _bidrn_block(x, cfg, kind, width, stride, block_name, fp_init)
             else:
-                x = _baseline_block(x, BASELINES[method], kind, width, stride, block_name)
+                x = _baseline_block(x, baseline_spec(method, xnor_activation_scale=xnor_activation_scale),
+                                    kind, width, stride, block_name)
     if include_top:
         x = tf.keras.layers.GlobalAveragePooling2D(name="avgpool")(x)
         x = tf.keras.layers.Dense(num_classes, activation=classifier_activation, name="fc")(x)

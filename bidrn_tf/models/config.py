@@ -112,6 +112,9 @@ class ModelConfig:
     # initializer of the backbones' full-precision convolutions (nn.layers.FP_CONV_INITS): "hand4whole"
     # (N(0, 1e-3), meant to be overwritten by ImageNet weights) or "he" (torchvision's from-scratch init)
     fp_init: str = "hand4whole"
+    # method "xnor" only: XNOR-Net's activation scale K after each binary conv (backbones.build_resnet's
+    # xnor_activation_scale); off: "xnor" is BNN's function behind the BatchNorms (models.backbones)
+    xnor_activation_scale: bool = False
     bidrn: BiDRNConfig = dataclasses.field(default_factory=BiDRNConfig)
 
     def boxnet_kind(self, method: str) -> str:

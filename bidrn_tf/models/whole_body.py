@@ -57,6 +57,8 @@ class WholeBody(tf.keras.layers.Layer):
         self.method, self.smplx_model, self.cfg = method, smplx_model, cfg
         self.include_smplx = include_smplx
         extra = {"bidrn_config": cfg.bidrn} if method == "bidrn" else {}
+        if cfg.xnor_activation_scale:  # build_resnet refuses it for any method but xnor
+            extra["xnor_activation_scale"] = True
         self.body_backbone = build_resnet(depth=cfg.body_depth, method=method, input_shape=(*cfg.body_hw, 3),
                                           fp_init=cfg.fp_init, name="body_backbone", **extra)
         self.hand_backbone = build_resnet(depth=cfg.hand_depth, method=method, input_shape=(*cfg.hand_hw, 3),

@@ -262,6 +262,35 @@ class LearnableScale(tf.keras.layers.Layer):
         return inputs * self.scale
 
 
+@tf.keras.utils.register_keras_serializable(package="bidrn_tf")
+class ActivationScale(tf.keras.layers.Layer):
+    """XNOR-Net's activation scale K (Rastegari et al., 2016, section 3.2): ``[x, y] -> y * K`` with
+    K = box_k(mean_c |x|), the channel mean of the binary conv's real-valued input x (B, H, W, C) averaged over
+    each ``kernel_size`` x ``kernel_size`` window at the conv's ``strides`` and "same" padding, so K has the
+    shape (B, H', W', 1) of the conv output y (B, H', W', C'). Unlike the per-channel weight scale, K varies
+    with position and input, so the BatchNorm after the conv does not divide it out.
+
+    Choices where the paper is silent: at the border the box averages the window's pixels inside the image
+    (``avg_pool`` "same"; the conv itself pads its sign input with +1); gradients flow into x through K as
+    well as through the sign's estimator. No parameters. TF Lite: ABS, MEAN, AVERAGE_POOL_2D and MUL around
+    the ``LceBconv2d``."""
+
+    def __init__(self, kernel_size: int, strides: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        if kernel_size < 1 or strides < 1:
+            raise ValueError(f"kernel_size and strides must be positive, got {kernel_size} and {strides}")
+        self.kernel_size, self.strides = int(kernel_size), int(strides)
+
+    def call(self, inputs):
+        x, y = inputs
+        a = tf.reduce_mean(tf.abs(x), axis=-1, keepdims=True)
+        k = tf.nn.avg_pool2d(a, self.kernel_size, self.strides, "SAME")
+        return y * k
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides}
+
+
 def prelu(name: str | None = None) -> tf.keras.layers.PReLU:
     """Per-channel PReLU with PyTorch's initial slope 0.25 (FDA's Bi-Real + PReLU baseline)."""
     return tf.keras.layers.PReLU(alpha_initializer=tf.keras.initializers.Constant(0.25), shared_axes=[1, 2],

@@ -454,8 +454,13 @@ def main(argv=None) -> int:
     ap.add_argument("--resolution", default="720", choices=("720", "2160"), help="AGORA image layout")
     ap.add_argument("--synthetic-size", type=int, nargs=2, default=(64, 16), metavar=("TRAIN", "VAL"))
     ap.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
+    ap.add_argument("--xnor-activation-scale", action="store_true",
+                    help="--method xnor only: XNOR-Net's activation scale K after each binary conv "
+                         "(ModelConfig.xnor_activation_scale; without it xnor computes BNN's function)")
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
+    if args.xnor_activation_scale and args.method != "xnor":
+        ap.error(f"--xnor-activation-scale applies to --method xnor only, got --method {args.method}")
     try:
         data_dir, smplx_model = args.data_dir, args.smplx_model
         if args.dataset == "synthetic" and data_dir is None:
@@ -470,7 +475,8 @@ def main(argv=None) -> int:
             checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
             resume=args.resume, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
-            model_config=dataclasses.replace(PRESETS[args.preset], **model_switches(args))))
+            model_config=dataclasses.replace(PRESETS[args.preset], **model_switches(args),
+                                             xnor_activation_scale=args.xnor_activation_scale)))
     except TrainingInterrupted as err:
         print(f"stopped: {err}", file=sys.stderr)
         return 130  # the shell's code for Ctrl-C

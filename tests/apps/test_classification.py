@@ -1,5 +1,6 @@
 """Seed Table 5 as an experiment: the digits data and the table."""
 import numpy as np
+import pytest
 
 from bidrn_tf.apps.classification import TEST_SIZE, digits, format_table, train_one
 
@@ -35,8 +36,8 @@ def test_fp_init_switch_reaches_every_classifier_and_keeps_old_run_keys(tmp_path
 
     seen = []
 
-    def fake_train(method, data, *, seed, epochs, lr, fp_init):
-        seen.append((method, seed, fp_init))
+    def fake_train(method, data, *, seed, epochs, lr, fp_init, xnor_activation_scale):
+        seen.append((method, seed, fp_init) + (("K",) if xnor_activation_scale else ()))
         return {"test_error": 10.0, "test_error_moving_bn": 10.0, "train_accuracy": 90.0, "seconds": 6.0}
 
     monkeypatch.setattr(app, "train_one", fake_train)
@@ -54,3 +55,11 @@ def test_fp_init_switch_reaches_every_classifier_and_keeps_old_run_keys(tmp_path
     assert seen[-1] == ("fp", 0, "he")
     assert "fp/0/1/0.001/fp_init=he" in load_runs(str(out / "runs.json"))
     assert "start He-normal" in (out / "classification.md").read_text()
+    # XNOR-Net's K reaches xnor only, under a key and a row name of its own
+    assert app.main(["--methods", "bnn", "xnor", "--seeds", "0", "--epochs", "1", "--out", str(out),
+                     "--xnor-activation-scale"]) == 0
+    assert seen[-1] == ("xnor", 0, "hand4whole", "K")  # bnn/0 reused, and it never takes K
+    assert "xnor/0/1/0.001/xnor_k" in load_runs(str(out / "runs.json"))
+    assert "| xnor+K |" in (out / "classification.md").read_text()
+    with pytest.raises(SystemExit):
+        app.main(["--methods", "bnn", "--seeds", "0", "--out", str(out), "--xnor-activation-scale"])

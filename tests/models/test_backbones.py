@@ -6,7 +6,8 @@ from helpers import keras_vs_lce, wrap
 
 from bidrn_tf.deploy import flatbuffer
 from bidrn_tf.deploy.counts import profile
-from bidrn_tf.models.backbones import BASELINES, METHODS, BiDRNConfig, _baseline_block, build_resnet
+from bidrn_tf.models.backbones import (BASELINES, METHODS, BiDRNConfig, _baseline_block, baseline_spec,
+                                       build_resnet)
 
 BINARY = [m for m in METHODS if m != "fp"]
 
@@ -46,6 +47,8 @@ def test_bad_arguments():
         build_resnet(depth=18, method="fp", bidrn_config=BiDRNConfig())
     with pytest.raises(ValueError, match="fp_init"):
         build_resnet(depth=18, method="fp", fp_init="glorot")
+    with pytest.raises(ValueError, match="xnor_activation_scale"):
+        build_resnet(depth=18, method="bnn", xnor_activation_scale=True)
 
 
 @pytest.mark.parametrize("method", ["fp", "bnn", "bidrn"])
@@ -89,6 +92,18 @@ def test_baseline_blocks_match_keras_after_conversion(method, kind, stride, rng)
     np.testing.assert_allclose(out, ref, atol=1e-5 * (1 + np.abs(ref).max()))
     if BASELINES[method].lce_binary:
         assert census["LceBconv2d"] == sum(isinstance(m, lq.layers.QuantConv2D) for m in model.submodules)
+
+
+@pytest.mark.parametrize("kind,stride", [("basic", 2), ("bottleneck", 2)])
+def test_xnor_blocks_with_activation_scale_match_keras_after_conversion(kind, stride, rng):
+    """XNOR-Net's K is float arithmetic around the binary convs: they stay LceBconv2d."""
+    width = 32 if kind == "basic" else 16
+    spec = baseline_spec("xnor", xnor_activation_scale=True)
+    model = wrap(lambda i: _baseline_block(i, spec, kind, width * stride, stride, "b"), (16, 16, 32))
+    census, ref, out = keras_vs_lce(model, rng)
+    np.testing.assert_allclose(out, ref, atol=1e-5 * (1 + np.abs(ref).max()))
+    assert census["LceBconv2d"] == sum(isinstance(m, lq.layers.QuantConv2D) for m in model.submodules) == (
+        3 if kind == "basic" else 4)
 
 
 def test_census_rejects_non_flatbuffers():

@@ -87,6 +87,18 @@ def test_body_pose_depends_on_the_hand_backbone_and_boxes_are_detached(method, s
     assert not any(reached(whole.hand_position))  # hand joints are detached before they are sampled
 
 
+def test_xnor_activation_scale_reaches_every_backbone_and_only_xnor():
+    from bidrn_tf.nn.layers import ActivationScale
+
+    cfg = dataclasses.replace(SMALL, xnor_activation_scale=True)
+    body = build_model(method="xnor", smplx_model=None, config=cfg, include_smplx=False).get_layer("whole_body")
+    for backbone in (body.body_backbone, body.hand_backbone, body.face_backbone):
+        scales = [m for m in backbone.submodules if isinstance(m, ActivationScale)]
+        assert len(scales) == sum(isinstance(m, tf.keras.layers.Conv2D) for m in backbone.submodules) - 1  # no stem
+    with pytest.raises(ValueError, match="xnor_activation_scale"):
+        build_model(method="bnn", smplx_model=None, config=cfg, include_smplx=False)
+
+
 def test_feature_bn_puts_each_backbone_output_on_one_scale(smplx_model_path):
     """``ModelConfig.feature_bn``: the heads see each backbone's output batch-normalised, so scaling and
     shifting it changes nothing they see; off (Hand4Whole's wiring), the output goes to the heads as it is."""

@@ -1,4 +1,5 @@
 """The distinctive parts of ReCU, FDA and BBCU checked against their papers' equations at sample points."""
+import dataclasses
 import math
 
 import larq as lq
@@ -155,3 +156,51 @@ def test_every_scheduled_part_is_found_in_a_model():
     assert sum(isinstance(p, ReCUWeight) for p in parts) == n_convs
     set_progress(model, 1.0)
     assert all(float(p.tau.numpy()) == pytest.approx(0.99, abs=1e-6) for p in parts if isinstance(p, ReCUWeight))
+
+
+# ---- XNOR-Net's activation scale K ----------------------------------------------------------------
+def _box_reference(x, k, stride):
+    """K of XNOR-Net (sec. 3.2) by loops: A = mean_c |x|, then the mean of A over each k x k window inside the
+    image, windows placed as TF's "same" padding places them (pad_total = max((out - 1) s + k - n, 0), the
+    smaller half before)."""
+    a = np.abs(x).mean(-1)
+    b, h, w = a.shape
+    out = np.zeros((b, -(-h // stride), -(-w // stride)))
+    top = max((out.shape[1] - 1) * stride + k - h, 0) // 2
+    left = max((out.shape[2] - 1) * stride + k - w, 0) // 2
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            r0, c0 = i * stride - top, j * stride - left
+            window = a[:, max(r0, 0):min(r0 + k, h), max(c0, 0):min(c0 + k, w)]
+            out[:, i, j] = window.mean(axis=(1, 2))
+    return out[..., None]
+
+
+@pytest.mark.parametrize("k,stride", [(3, 1), (3, 2), (1, 2)])
+def test_xnor_activation_scale_is_the_box_averaged_channel_mean_of_the_input(k, stride):
+    from bidrn_tf.nn.layers import ActivationScale
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 7, 6, 5)).astype(np.float32) * rng.uniform(0.1, 3.0, size=(1, 7, 6, 1)).astype(np.float32)
+    h_out, w_out = -(-7 // stride), -(-6 // stride)
+    y = rng.normal(size=(2, h_out, w_out, 4)).astype(np.float32)
+    out = ActivationScale(k, stride)([tf.constant(x), tf.constant(y)]).numpy()
+    np.testing.assert_allclose(out, y * _box_reference(x, k, stride), rtol=1e-5, atol=1e-6)
+
+
+def test_xnor_with_k_is_not_bnn_behind_batchnorm():
+    """K varies with position, so the BatchNorm after the conv does not divide it out (the per-channel weight
+    scale alone it does: ``tests/models/test_backbones.py``)."""
+    spec = BASELINES["xnor"]
+    x = tf.random.stateless_normal((4, 8, 8, 32), seed=(5, 6)) * tf.random.stateless_uniform((4, 8, 8, 1), (7, 8), 0.2, 2)
+    outs = {}
+    for name, activation_scale in (("xnor", False), ("xnor+K", True)):
+        inp = tf.keras.Input((8, 8, 32))
+        model = tf.keras.Model(inp, _baseline_unit(inp, dataclasses.replace(spec, activation_scale=activation_scale),
+                                                    32, 3, 1, None, "u"))
+        if outs:
+            model.set_weights(first.get_weights())
+        else:
+            first = model
+        outs[name] = model(x, training=True).numpy()
+    assert np.abs(outs["xnor+K"] - outs["xnor"]).mean() > 0.05

@@ -236,6 +236,16 @@ def test_cli_switches_reach_the_train_config(tiny_data, smplx_model_path, tmp_pa
     assert switched.root_pose_weight == 0.5
     assert (default.pose_loss, default.root_pose_weight, default.model_config) == ("axis_angle", 0.0,
                                                                                     loop.PRESETS["tiny"])
+    assert loop.main(_train_cmd(tiny_data, smplx_model_path, out, "--method", "xnor", "--xnor-activation-scale")[2:]) == 0
+    assert seen[-1].method == "xnor" and seen[-1].model_config.xnor_activation_scale
+
+
+def test_cli_refuses_the_xnor_activation_scale_for_another_method(tiny_data, smplx_model_path, tmp_path, capsys):
+    import bidrn_tf.train.loop as loop
+
+    with pytest.raises(SystemExit):
+        loop.main(_train_cmd(tiny_data, smplx_model_path, str(tmp_path / "run"), "--xnor-activation-scale")[2:])
+    assert "--method xnor only" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("weight", ["-1", "nan", "x"])
