@@ -271,9 +271,12 @@ class ActivationScale(tf.keras.layers.Layer):
     with position and input, so the BatchNorm after the conv does not divide it out.
 
     Choices where the paper is silent: at the border the box averages the window's pixels inside the image
-    (``avg_pool`` "same"; the conv itself pads its sign input with +1); gradients flow into x through K as
-    well as through the sign's estimator. No parameters. TF Lite: ABS, MEAN, AVERAGE_POOL_2D and MUL around
-    the ``LceBconv2d``."""
+    (``avg_pool`` "same"; the conv itself pads its sign input with +1); K is a constant of the backward pass
+    (``stop_gradient``, as the weight scale in ``MagnitudeAwareSign``): x gets its gradient through the sign's
+    estimator only. Measured (README "Methods"): with the gradient through K as well, ResNet-18 XNOR+K on the
+    digits trained to 39-47 % training accuracy and 55.1 +- 3.7 % test error (3 seeds; BNN 10.7 +- 1.7), and
+    with K constant to 10.8 % at seed 0. No parameters. TF Lite: ABS, MEAN, AVERAGE_POOL_2D and MUL around the
+    ``LceBconv2d``."""
 
     def __init__(self, kernel_size: int, strides: int = 1, **kwargs):
         super().__init__(**kwargs)
@@ -283,7 +286,7 @@ class ActivationScale(tf.keras.layers.Layer):
 
     def call(self, inputs):
         x, y = inputs
-        a = tf.reduce_mean(tf.abs(x), axis=-1, keepdims=True)
+        a = tf.reduce_mean(tf.abs(tf.stop_gradient(x)), axis=-1, keepdims=True)
         k = tf.nn.avg_pool2d(a, self.kernel_size, self.strides, "SAME")
         return y * k
 

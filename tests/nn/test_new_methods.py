@@ -184,8 +184,15 @@ def test_xnor_activation_scale_is_the_box_averaged_channel_mean_of_the_input(k, 
     x = rng.normal(size=(2, 7, 6, 5)).astype(np.float32) * rng.uniform(0.1, 3.0, size=(1, 7, 6, 1)).astype(np.float32)
     h_out, w_out = -(-7 // stride), -(-6 // stride)
     y = rng.normal(size=(2, h_out, w_out, 4)).astype(np.float32)
-    out = ActivationScale(k, stride)([tf.constant(x), tf.constant(y)]).numpy()
-    np.testing.assert_allclose(out, y * _box_reference(x, k, stride), rtol=1e-5, atol=1e-6)
+    xt, yt = tf.constant(x), tf.constant(y)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([xt, yt])
+        out = ActivationScale(k, stride)([xt, yt])
+    reference = _box_reference(x, k, stride)
+    np.testing.assert_allclose(out.numpy(), y * reference, rtol=1e-5, atol=1e-6)
+    # K is a constant of the backward pass: nothing flows back into x through it, y's gradient is K
+    assert tape.gradient(out, xt) is None
+    np.testing.assert_allclose(tape.gradient(out, yt).numpy(), np.broadcast_to(reference, y.shape), rtol=1e-5)
 
 
 def test_xnor_with_k_is_not_bnn_behind_batchnorm():
