@@ -1,5 +1,4 @@
 """The distinctive parts of ReCU, FDA and BBCU checked against their papers' equations at sample points."""
-import dataclasses
 import math
 
 import larq as lq
@@ -8,7 +7,7 @@ import pytest
 import tensorflow as tf
 from helpers import value_and_grad
 
-from bidrn_tf.models.backbones import BASELINES, _baseline_unit
+from bidrn_tf.models.backbones import BASELINES, _baseline_unit, baseline_spec
 from bidrn_tf.nn.layers import FDAConv2D, LearnableScale
 from bidrn_tf.nn.quantizers import BinarySign, FourierScaledSign, ReCUWeight, scheduled, set_progress
 
@@ -198,16 +197,12 @@ def test_xnor_activation_scale_is_the_box_averaged_channel_mean_of_the_input(k, 
 def test_xnor_with_k_is_not_bnn_behind_batchnorm():
     """K varies with position, so the BatchNorm after the conv does not divide it out (the per-channel weight
     scale alone it does: ``tests/models/test_backbones.py``)."""
-    spec = BASELINES["xnor"]
     x = tf.random.stateless_normal((4, 8, 8, 32), seed=(5, 6)) * tf.random.stateless_uniform((4, 8, 8, 1), (7, 8), 0.2, 2)
-    outs = {}
+    models = {}
     for name, activation_scale in (("xnor", False), ("xnor+K", True)):
         inp = tf.keras.Input((8, 8, 32))
-        model = tf.keras.Model(inp, _baseline_unit(inp, dataclasses.replace(spec, activation_scale=activation_scale),
-                                                    32, 3, 1, None, "u"))
-        if outs:
-            model.set_weights(first.get_weights())
-        else:
-            first = model
-        outs[name] = model(x, training=True).numpy()
+        spec = baseline_spec("xnor", xnor_activation_scale=activation_scale)
+        models[name] = tf.keras.Model(inp, _baseline_unit(inp, spec, 32, 3, 1, None, "u"))
+    models["xnor+K"].set_weights(models["xnor"].get_weights())
+    outs = {name: model(x, training=True).numpy() for name, model in models.items()}
     assert np.abs(outs["xnor+K"] - outs["xnor"]).mean() > 0.05
