@@ -18,6 +18,9 @@ take more parameter groups from the truth (``error_budget``): what each group co
 ``--diagnose`` adds, for every finished run's final weights, the rotation errors, the meshes scored
 against other validation people (``other_people_control``: what the output's link to the image is worth)
 and the vertex error per body part beside the median mesh's (``part_errors``).
+Besides the methods, ``--methods`` takes the entries of ``VARIANTS``: a method with one of its switches on, in a
+run folder and a row of its own (``xnor_k``: XNOR-Net with its activation scale K), so that it is compared
+beside the plain method in one report.
 ``--restore-curves REPORT_JSON`` (``restore_curves``) writes the curves of a kept report made with the same
 setting back into ``out``, for run folders that are gone (curves only, no weights).
 
@@ -48,6 +51,21 @@ def run_dir(out: str, method: str, seed: int) -> str:
     """Where one (method, training seed) run lives: ``<out>/<method>`` for seed 0 (the layout of comparisons
     made before there were seeds, which are continued), ``<out>/<method>-seed<seed>`` otherwise."""
     return os.path.join(out, method if seed == 0 else f"{method}-seed{seed}")
+
+
+#: comparison entries that are a method with one of its ``ModelConfig`` switches on: {entry: (method, fields)}.
+#: An entry has its own run folder and row beside the plain method's. ``xnor_k``: XNOR-Net with its activation
+#: scale K (``ModelConfig.xnor_activation_scale``; plain ``xnor`` is BNN's function behind the BatchNorms).
+VARIANTS = {"xnor_k": ("xnor", {"xnor_activation_scale": True})}
+
+
+def entry_model(entry: str, cfg):
+    """The method and ``ModelConfig`` that comparison entry ``entry`` (a method or a ``VARIANTS`` key) trains:
+    ``(method, cfg)`` for a method, the variant's method and ``cfg`` with its fields replaced for a variant."""
+    if entry not in VARIANTS:
+        return entry, cfg
+    method, fields = VARIANTS[entry]
+    return method, dataclasses.replace(cfg, **fields)
 
 
 def _save_curve(path: str, *, method: str, seed: int, bn: str, points: list, images_per_second=None) -> None:
@@ -117,7 +135,8 @@ def _setting_value(value):
 def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, batch_size: int, lr: float,
              preset: str, cfg, smplx: str, data: str, calib, val_people, bn: str, pose_loss: str,
              root_pose_weight: float, report_only: bool):
-    """Train (or continue, or only read) one (method, seed) run; its {"curve", "images_per_second"} or None."""
+    """Train (or continue, or only read) one (method, seed) run; its {"curve", "images_per_second"} or None.
+    ``method``: a method or a ``VARIANTS`` entry (``entry_model``), which names the run folder and the row."""
     import tensorflow as tf
 
     from bidrn_tf.evaluate.loop import evaluate
@@ -137,7 +156,8 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
     start = _committed_step(where)
     curve = [p for p in curve if p["step"] <= start]  # resuming: drop the points past the checkpoint
     tf.keras.backend.clear_session()
-    evaluator = build_model(method=method, smplx_model=smplx, config=cfg)
+    model_method, cfg = entry_model(method, cfg)
+    evaluator = build_model(method=model_method, smplx_model=smplx, config=cfg)
     label = method if seed == 0 else f"{method} seed {seed}"
     spent = [0.0]  # seconds of evaluation inside the training loop, left out of images/s
 
@@ -155,7 +175,7 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
         spent[0] += time.perf_counter() - t_eval
 
     t = time.perf_counter()
-    summary = train(TrainConfig(method=method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=where,
+    summary = train(TrainConfig(method=model_method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=where,
                                 preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
                                 checkpoint_every=eval_every, seed=seed, pose_loss=pose_loss,
                                 root_pose_weight=root_pose_weight,
@@ -706,7 +726,9 @@ def main(argv=None) -> int:
     from bidrn_tf.models.backbones import METHODS
 
     ap = argparse.ArgumentParser(description="Same budget for every method on the generated set: curves, control, table")
-    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + tuple(VARIANTS),
+                    help="methods of the method= switch, and xnor_k: xnor with XNOR-Net's activation scale K (its own "
+                         "run folder and row)")
     add_budget_arguments(ap, steps=300, out="out/compare")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0],
                     help="training seeds: every method is trained once per seed (weights, batch order, augmentation)")

@@ -453,3 +453,44 @@ def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_pa
         with pytest.raises(ValueError, match="method 'bidrn' has no 'runs' mapping each seed"):
             restore_curves(str(tmp_path / "bad.json"), str(out), _setting())
     assert not out.exists()
+
+
+def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_path, monkeypatch):
+    """``--methods xnor_k``: the evaluation model and the training run are XNOR-Net with K
+    (``ModelConfig.xnor_activation_scale``), in the run folder ``xnor_k`` beside plain ``xnor``'s."""
+    import bidrn_tf.apps.compare as app
+    import bidrn_tf.models.whole_body as whole_body
+    import bidrn_tf.train.loop as loop
+    from bidrn_tf.models.config import PRESETS
+
+    built, trained = [], []
+
+    class Stop(Exception):
+        pass
+
+    def fake_train(config, step_hook=None):
+        trained.append(config)
+        raise Stop
+
+    monkeypatch.setattr(whole_body, "build_model", lambda **kw: built.append(kw))
+    monkeypatch.setattr(loop, "train", fake_train)
+    cfg = PRESETS["tiny"]
+    kwargs = dict(out=str(tmp_path), steps=2, eval_every=2, batch_size=2, lr=1e-3, preset="tiny", cfg=cfg,
+                  smplx="model.npz", data=str(tmp_path / "data"), calib=None, val_people=[], bn="precise",
+                  pose_loss="geodesic", root_pose_weight=1.0, report_only=False)
+    for entry in ("xnor_k", "xnor"):
+        with pytest.raises(Stop):
+            app._run_one(entry, 1, **kwargs)
+    (k_build, plain_build), (k_run, plain_run) = built, trained
+    assert (k_build["method"], k_build["config"].xnor_activation_scale) == ("xnor", True)
+    assert (k_run.method, k_run.model_config.xnor_activation_scale) == ("xnor", True)
+    assert k_run.out == run_dir(str(tmp_path), "xnor_k", 1) == str(tmp_path / "xnor_k-seed1")
+    assert (plain_build["config"].xnor_activation_scale, plain_run.model_config.xnor_activation_scale) == (False,
+                                                                                                         False)
+    assert plain_run.out == str(tmp_path / "xnor-seed1")
+    assert cfg.xnor_activation_scale is False  # the shared configuration is left as it was
+    assert app.entry_model("bnn", cfg) == ("bnn", cfg)
+    asked = []
+    monkeypatch.setattr(app, "compare", lambda methods, **kw: asked.append(methods) or {"methods": {}})
+    assert app.main(["--methods", "xnor", "xnor_k", "--out", str(tmp_path / "c")]) == 2  # no run: no table
+    assert asked == [["xnor", "xnor_k"]]
