@@ -53,10 +53,11 @@ def run_dir(out: str, method: str, seed: int) -> str:
     return os.path.join(out, method if seed == 0 else f"{method}-seed{seed}")
 
 
-#: comparison entries that are a method with one of its ``ModelConfig`` switches on: {entry: (method, fields)}.
-#: An entry has its own run folder and row beside the plain method's. ``xnor_k``: XNOR-Net with its activation
-#: scale K (``ModelConfig.xnor_activation_scale``; plain ``xnor`` is BNN's function behind the BatchNorms).
-VARIANTS = {"xnor_k": ("xnor", {"xnor_activation_scale": True})}
+#: comparison entries that are a method with one of its ``ModelConfig`` switches on:
+#: {entry: (method, fields, what it is)}. An entry has its own run folder and row beside the plain method's.
+#: ``xnor_k``: XNOR-Net with its activation scale K (``ModelConfig.xnor_activation_scale``; plain ``xnor`` is
+#: BNN's function behind the BatchNorms).
+VARIANTS = {"xnor_k": ("xnor", {"xnor_activation_scale": True}, "xnor with XNOR-Net's activation scale K")}
 
 
 def entry_model(entry: str, cfg):
@@ -64,7 +65,7 @@ def entry_model(entry: str, cfg):
     ``(method, cfg)`` for a method, the variant's method and ``cfg`` with its fields replaced for a variant."""
     if entry not in VARIANTS:
         return entry, cfg
-    method, fields = VARIANTS[entry]
+    method, fields, _ = VARIANTS[entry]
     return method, dataclasses.replace(cfg, **fields)
 
 
@@ -727,8 +728,8 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description="Same budget for every method on the generated set: curves, control, table")
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS + tuple(VARIANTS),
-                    help="methods of the method= switch, and xnor_k: xnor with XNOR-Net's activation scale K (its own "
-                         "run folder and row)")
+                    help="methods of the method= switch, and variants with a run folder and row of their own: "
+                         + "; ".join(f"{k}: {v[2]}" for k, v in VARIANTS.items()))
     add_budget_arguments(ap, steps=300, out="out/compare")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0],
                     help="training seeds: every method is trained once per seed (weights, batch order, augmentation)")

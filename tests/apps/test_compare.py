@@ -455,7 +455,7 @@ def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_pa
     assert not out.exists()
 
 
-def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_path, monkeypatch):
+def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_path, monkeypatch, capsys):
     """``--methods xnor_k``: the evaluation model and the training run are XNOR-Net with K
     (``ModelConfig.xnor_activation_scale``), in the run folder ``xnor_k`` beside plain ``xnor``'s."""
     import bidrn_tf.apps.compare as app
@@ -466,7 +466,7 @@ def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_
     built, trained = [], []
 
     class Stop(Exception):
-        pass
+        """Ends the run once its configuration has been seen."""
 
     def fake_train(config, step_hook=None):
         trained.append(config)
@@ -494,3 +494,7 @@ def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_
     monkeypatch.setattr(app, "compare", lambda methods, **kw: asked.append(methods) or {"methods": {}})
     assert app.main(["--methods", "xnor", "xnor_k", "--out", str(tmp_path / "c")]) == 2  # no run: no table
     assert asked == [["xnor", "xnor_k"]]
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps the help at hyphens otherwise
+    with pytest.raises(SystemExit):
+        app.main(["--help"])
+    assert "xnor_k: xnor with XNOR-Net's activation scale K" in " ".join(capsys.readouterr().out.split())
