@@ -21,7 +21,7 @@ and the vertex error per body part beside the median mesh's (``part_errors``).
 Besides the methods, ``--methods`` takes the entries of ``VARIANTS``: a method with one of its switches on, in a
 run folder and a row of its own (``xnor_k``: XNOR-Net with its activation scale K), so that it is compared
 beside the plain method in one report.
-``--restore-curves REPORT_JSON`` (``restore_curves``) writes the curves of a kept report made with the same
+``--restore-curves REPORT_JSON ...`` (``restore_curves``) writes the curves of kept reports made with the same
 setting back into ``out``, for run folders that are gone (curves only, no weights).
 
 Writes ``<out>/comparison.{md,json}`` (the last point every run reached: per method the mean over its seeds,
@@ -87,16 +87,41 @@ SETTING_ARGS = ("steps", "batch_size", "lr", "preset", "num_train", "num_val", "
                 "feature_bn", "rotation_init", "fp_init", "pose_loss", "root_pose_weight", "boxnet", "body_hw")
 
 
-def restore_curves(report: str, out: str, setting: dict) -> list:
-    """Write back the curves of a comparison report (a ``comparison.json`` this module wrote, e.g. one kept under
-    ``docs/``) as the ``curve.json`` of each of its (method, seed) runs whose folder in ``out`` has none, so that
-    a comparison whose run folders are gone can be reported and extended with new seeds or methods. A restored
-    run has its curve and its images/s but no weights: ``--diagnose`` skips it, and training it again starts at
-    step 0. ``setting``: the current values of ``SETTING_ARGS``; the report's must be the same. Returns the
-    restored (method, seed) pairs; a run that already has a curve is left as it is.
+def restore_curves(reports, out: str, setting: dict) -> list:
+    """Write back the curves of comparison reports (``comparison.json`` files this module wrote, e.g. ones kept
+    under ``docs/``) as the ``curve.json`` of each of their (method, seed) runs whose folder in ``out`` has none,
+    so that a comparison whose run folders are gone can be reported and extended with new seeds or methods.
+    ``reports``: one path or a sequence of paths; a run found in several must have the same curve and images/s
+    in each. A restored run has its curve and its images/s but no weights: ``--diagnose`` skips it, and training
+    it again starts at step 0. ``setting``: the current values of ``SETTING_ARGS``; every report's must be the
+    same. Returns the restored (method, seed) pairs; a run that already has a curve is left as it is.
 
-    Raises ``ValueError`` naming the problem when ``report`` is not a comparison report or was made with another
-    setting."""
+    Raises ``ValueError`` naming the problem, before anything is written, when a report is not a comparison
+    report, was made with another setting, or gives a run another curve than an earlier report."""
+    runs = {}  # (method, seed) -> (report, bn, run)
+    for report in [reports] if isinstance(reports, str) else reports:
+        stored, methods = _read_report(report, setting)
+        for method, entry in methods.items():
+            for seed, run in entry["runs"].items():
+                key, found = (method, int(seed)), (run.get("curve"), run.get("images_per_second"))
+                if key in runs and (runs[key][2].get("curve"), runs[key][2].get("images_per_second")) != found:
+                    raise ValueError(f"--restore-curves: {method} seed {seed} has another curve in {report} than in "
+                                     f"{runs[key][0]}")
+                runs.setdefault(key, (report, stored["bn"], run))
+    restored = []
+    for (method, seed), (_, bn, run) in runs.items():
+        path = os.path.join(run_dir(out, method, seed), "curve.json")
+        if os.path.isfile(path) or not run.get("curve"):
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        _save_curve(path, method=method, seed=seed, bn=bn, points=run["curve"],
+                    images_per_second=run.get("images_per_second"))
+        restored.append((method, seed))
+    return restored
+
+
+def _read_report(report: str, setting: dict) -> tuple:
+    """The ``args`` and ``methods`` of one comparison report, checked against ``setting`` (``restore_curves``)."""
     try:
         with open(report) as f:
             data = json.load(f)
@@ -109,23 +134,13 @@ def restore_curves(report: str, out: str, setting: dict) -> list:
               if _setting_value(stored.get(k)) != _setting_value(setting[k])]
     if differ:
         raise ValueError(f"--restore-curves {report}: made with another setting: {'; '.join(differ)}")
-    for method, entry in data["methods"].items():  # all checked before anything is written
+    for method, entry in data["methods"].items():
         runs = entry.get("runs") if isinstance(entry, dict) else None
         if not (isinstance(runs, dict) and all(isinstance(r, dict) for r in runs.values())
                 and all(str(seed).isdigit() for seed in runs)):
             raise ValueError(f"--restore-curves {report}: method {method!r} has no 'runs' mapping each seed (a "
                              "non-negative integer) to a run")
-    restored = []
-    for method, entry in data["methods"].items():
-        for seed, run in entry["runs"].items():
-            path = os.path.join(run_dir(out, method, int(seed)), "curve.json")
-            if os.path.isfile(path) or not run.get("curve"):
-                continue
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            _save_curve(path, method=method, seed=int(seed), bn=stored["bn"], points=run["curve"],
-                        images_per_second=run.get("images_per_second"))
-            restored.append((method, int(seed)))
-    return restored
+    return stored, data["methods"]
 
 
 def _setting_value(value):
@@ -741,9 +756,9 @@ def main(argv=None) -> int:
     ap.add_argument("--diagnose", "--rotations", dest="diagnose", action="store_true",
                     help="also measure every finished run's final weights on the validation people: rotation errors "
                          "(angles) and the meshes against other people's (what the link to the image is worth)")
-    ap.add_argument("--restore-curves", metavar="REPORT_JSON",
-                    help="first write back the curves of a comparison.json made with this setting (e.g. one under "
-                         "docs/) for the runs that have no curve in --out: their weights are not restored")
+    ap.add_argument("--restore-curves", nargs="+", metavar="REPORT_JSON",
+                    help="first write back the curves of comparison.json files made with this setting (e.g. ones "
+                         "under docs/) for the runs that have no curve in --out: their weights are not restored")
     ap.add_argument("--diagnose-people", type=positive_int, metavar="N",
                     help="with --diagnose: measure the final weights on N fresh generated validation people instead "
                          "of the curves' --num-val (narrower intervals over the people, at the cost of evaluating)")
@@ -762,7 +777,7 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         print(f"restored the curves of {', '.join(f'{m} seed {s}' for m, s in restored) or 'no run'} "
-              f"from {args.restore_curves}")
+              f"from {', '.join(args.restore_curves)}")
     result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
                      preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
                      data_seed=args.data_seed, bn=args.bn, out=args.out,

@@ -424,6 +424,39 @@ def test_restored_curves_are_read_back_as_the_runs_they_were(tmp_path):
     assert restore_curves(_report(tmp_path, _setting()), out, _setting()) == []  # a second pass: nothing to do
 
 
+def test_curves_of_several_reports_are_restored_together_and_must_agree(tmp_path, capsys):
+    """``--restore-curves A B``: the runs of both reports come back (a run in both once); a report that gives a
+    run another curve than an earlier one is refused, naming the run and both reports, before anything is
+    written."""
+    import json
+
+    from bidrn_tf.apps.compare import main, restore_curves
+
+    first = _report(tmp_path, _setting())
+    data = json.loads(open(first).read())
+    data["methods"]["bireal"] = {"runs": {"2": {"curve": [point(100, 160.0)], "images_per_second": 6.0}}}
+    del data["methods"]["fp"]["runs"]["1"]
+    (tmp_path / "second.json").write_text(json.dumps(data))  # fp seed 0 and bidrn seed 0 as in the first
+    out = str(tmp_path / "out")
+    restored = restore_curves([first, str(tmp_path / "second.json")], out, _setting())
+    assert sorted(restored) == [("bidrn", 0), ("bireal", 2), ("fp", 0), ("fp", 1)]
+    with open(os.path.join(run_dir(out, "bireal", 2), "curve.json")) as f:
+        assert json.load(f)["points"] == [point(100, 160.0)]
+
+    data["methods"]["fp"]["runs"]["0"]["curve"][-1] = point(100, 151.0)
+    (tmp_path / "other.json").write_text(json.dumps(data))
+    fresh = tmp_path / "fresh"
+    with pytest.raises(ValueError, match=r"fp seed 0 has another curve in .*other\.json than in .*comparison\.json"):
+        restore_curves([first, str(tmp_path / "other.json")], str(fresh), _setting())
+    assert not fresh.exists()
+    args = ["--methods", "fp", "bireal", "--steps", "100", "--eval-every", "50", "--lr", "1e-3", "--preset", "tiny",
+            "--num-train", "8", "--num-val", "2", "--feature-bn", "--rotation-init", "rest", "--fp-init", "he",
+            "--pose-loss", "geodesic", "--root-pose-weight", "1", "--out", str(fresh), "--report-only",
+            "--restore-curves", first, str(tmp_path / "other.json")]
+    assert main(args) == 2
+    assert "fp seed 0 has another curve" in capsys.readouterr().err and not fresh.exists()
+
+
 def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_path, capsys):
     """A report made with another setting (here the pose loss and the step count) is refused with one message
     naming each difference, and so is a malformed run entry; no curve is written."""
