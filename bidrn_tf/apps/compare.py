@@ -592,7 +592,7 @@ def _paired_sentence(result: dict) -> str:
     from bidrn_tf.evaluate.metrics import paired_difference
 
     bidrn = result["methods"].get("bidrn", {}).get("runs", {})
-    rows, people = "", set()
+    rows, people, by_seed = "", set(), {}
     for method, seed, run in _runs(result):
         other = bidrn.get(seed, {}).get("per_person")
         if method == "bidrn" or not run.get("per_person") or not other:
@@ -601,6 +601,7 @@ def _paired_sentence(result: dict) -> str:
         for k in PAIRED_METRICS:
             d = paired_difference(run["per_person"][k], other[k])
             people.add(d["n"])
+            by_seed.setdefault(method, {}).setdefault(k, {})[seed] = d["mean"]
             cells += [f"{d['mean']:+.1f} [{d['low']:+.1f}, {d['high']:+.1f}]", f"{100 * (1 - d['a_lower']):.0f} %"]
         rows += f"| {method} | {seed} | " + " | ".join(cells) + " |\n"
     if not rows:
@@ -610,7 +611,29 @@ def _paired_sentence(result: dict) -> str:
             "interval over the people drawn, not over training seeds; and the share of people for whom BiDRN's "
             "error is at or below the method's):\n\n"
             "| method | seed | MPVPE_all difference [95 %] | BiDRN at or below for | PA_MPJPE_body difference [95 %] "
-            "| BiDRN at or below for |\n|---|---|---|---|---|---|\n" + rows)
+            "| BiDRN at or below for |\n|---|---|---|---|---|---|\n" + rows + _paired_over_seeds(by_seed))
+
+
+def _paired_over_seeds(by_seed: dict) -> str:
+    """Markdown: for every method with paired differences at two or more seeds (``_paired_sentence``:
+    {method: {metric: {seed: mean difference}}}), their mean over the seeds with the seeds' sample std, and at
+    how many seeds BiDRN is lower: the training seed's spread of a difference measured on the same people.
+    "" when no method has two seeds."""
+    parts = []
+    for method, metrics in by_seed.items():
+        seeds = sorted(metrics["MPVPE_all"], key=int)
+        if len(seeds) < 2:
+            continue
+        cells = []
+        for k in PAIRED_METRICS:
+            values = [metrics[k][s] for s in seeds]
+            mean, std = _mean_std(values)
+            cells.append(f"{k} {mean:+.1f} +- {std:.1f} (BiDRN lower at {sum(v > 0 for v in values)} of {len(values)})")
+        parts.append(f"{method}, seeds {', '.join(map(str, seeds))}: " + "; ".join(cells))
+    if not parts:
+        return ""
+    return ("\nThe same differences over the training seeds (mean of the per-seed differences +- their sample "
+            "std; the spread is the training seed's, the people being the same): " + ". ".join(parts) + ".\n")
 
 
 def _share_interval_sentence(result: dict) -> str:

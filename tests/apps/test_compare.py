@@ -207,6 +207,30 @@ def test_paired_differences_against_bidrn_on_the_same_people():
     assert "on the same" not in format_table(result, "")
 
 
+def test_paired_differences_over_the_training_seeds():
+    """With paired differences at several seeds, their mean over the seeds with the seeds' sample std and at how
+    many seeds BiDRN is lower; a method with one paired seed gets none, and with none the sentence is absent."""
+    control = {k: v for k, v in point(0, 300.0).items() if k != "step"}
+
+    def run(per_person):
+        return {"curve": [point(100, float(np.mean(per_person)))], "images_per_second": None,
+                "per_person": {"MPVPE_all": per_person, "PA_MPJPE_body": [x / 2 for x in per_person]}}
+
+    base = [200.0, 210.0, 250.0, 220.0]
+    shift = lambda d: [x + d + e for x, e in zip(base, (1.0, -1.0, 2.0, -2.0))]  # noqa: E731
+    result = {"control": control, "methods": {
+        "bidrn": {"runs": {s: run(base) for s in (0, 1, 2)}},
+        "reactnet": {"runs": {0: run(shift(10.0)), 1: run(shift(-4.0)), 2: run(shift(6.0))}},
+        "bireal": {"runs": {1: run(shift(3.0))}}}}
+    text = format_table(result, "")
+    # +10, -4, +6: mean +4, sample std sqrt((36 + 64 + 4) / 2) = 7.2; PA_MPJPE_body halves: +2.0 +- 3.6
+    assert ("reactnet, seeds 0, 1, 2: MPVPE_all +4.0 +- 7.2 (BiDRN lower at 2 of 3); PA_MPJPE_body +2.0 +- 3.6 "
+            "(BiDRN lower at 2 of 3).") in text
+    assert "bireal, seeds" not in text and "| bireal | 1 | +3.0 [" in text
+    result["methods"]["reactnet"]["runs"] = {0: run(shift(10.0))}
+    assert "over the training seeds" not in format_table(result, "")
+
+
 def test_share_of_the_gap_with_its_interval_over_the_people():
     """At a seed with per-person errors for FP, BNN and BiDRN: the share with Fieller's interval. Where BiDRN
     closes exactly half of every person's gap and the gap is resolved, the interval is the point 50 %; a gap
