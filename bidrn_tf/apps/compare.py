@@ -98,24 +98,23 @@ def restore_curves(reports, out: str, setting: dict) -> list:
 
     Raises ``ValueError`` naming the problem, before anything is written, when a report is not a comparison
     report, was made with another setting, or gives a run another curve than an earlier report."""
-    runs = {}  # (method, seed) -> (report, bn, run)
+    runs = {}  # (method, seed) -> (report, bn, curve, images/s)
     for report in [reports] if isinstance(reports, str) else reports:
         stored, methods = _read_report(report, setting)
         for method, entry in methods.items():
             for seed, run in entry["runs"].items():
                 key, found = (method, int(seed)), (run.get("curve"), run.get("images_per_second"))
-                if key in runs and (runs[key][2].get("curve"), runs[key][2].get("images_per_second")) != found:
+                if key in runs and runs[key][2:] != found:
                     raise ValueError(f"--restore-curves: {method} seed {seed} has another curve in {report} than in "
                                      f"{runs[key][0]}")
-                runs.setdefault(key, (report, stored["bn"], run))
+                runs.setdefault(key, (report, stored["bn"], *found))
     restored = []
-    for (method, seed), (_, bn, run) in runs.items():
+    for (method, seed), (_, bn, curve, images_per_second) in runs.items():
         path = os.path.join(run_dir(out, method, seed), "curve.json")
-        if os.path.isfile(path) or not run.get("curve"):
+        if os.path.isfile(path) or not curve:
             continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        _save_curve(path, method=method, seed=seed, bn=bn, points=run["curve"],
-                    images_per_second=run.get("images_per_second"))
+        _save_curve(path, method=method, seed=seed, bn=bn, points=curve, images_per_second=images_per_second)
         restored.append((method, seed))
     return restored
 
@@ -628,7 +627,8 @@ def _paired_over_seeds(by_seed: dict) -> str:
         for k in PAIRED_METRICS:
             values = [metrics[k][s] for s in seeds]
             mean, std = _mean_std(values)
-            cells.append(f"{k} {mean:+.1f} +- {std:.1f} (BiDRN lower at {sum(v > 0 for v in values)} of {len(values)})")
+            lower = sum(v > 0 for v in values)
+            cells.append(f"{k} {mean:+.1f} +- {std:.1f} (BiDRN lower at {lower} of {len(values)})")
         parts.append(f"{method}, seeds {', '.join(map(str, seeds))}: " + "; ".join(cells))
     if not parts:
         return ""
