@@ -95,6 +95,64 @@ def test_bconv_macs_analytic():
     assert flatbuffer.bconv_macs(fb) == 8 * 8 * 70 * 3 * 3 * 40
 
 
+def _two_output_model(binary: bool, name: str = "image"):
+    x = tf.keras.Input((12, 10, 8), batch_size=2, name=name)
+    y = tf.keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(x)
+    y = tf.keras.layers.BatchNormalization(beta_initializer="random_normal", moving_variance_initializer="ones")(y)
+    if binary:
+        y = lq.layers.QuantConv2D(16, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign",
+                                  kernel_quantizer="ste_sign", use_bias=False)(y)
+    y = tf.keras.layers.PReLU(name="map")(y)
+    pooled = tf.keras.layers.GlobalAveragePooling2D()(y)
+    # output layers named like their keys, as in the whole-body model (Keras's own export names a signature's
+    # outputs after the layers, ``convert`` after the keys)
+    return tf.keras.Model(x, {"scores": tf.keras.layers.Dense(5, name="scores")(pooled), "map": y})
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["lce", "tflite"])
+def test_convert_gives_what_the_converters_own_keras_export_gives(binary, rng):
+    """``convert`` exports only the inference function; the converters' own Keras path
+    (``lce.convert_keras_model`` / ``TFLiteConverter.from_keras_model``) is the reference: same ops, same
+    signature (input name, output names in order), same outputs."""
+    import larq_compute_engine as lce
+
+    tf.keras.utils.set_random_seed(0)
+    model = _two_output_model(binary)
+    ours = convert.convert(model, binary=binary)
+    theirs = (lce.convert_keras_model(model) if binary
+              else tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    assert flatbuffer.op_census(ours) == flatbuffer.op_census(theirs)
+    assert flatbuffer.op_census(ours).get("LceBconv2d", 0) == int(binary)
+    assert flatbuffer.signature_output_names(ours) == flatbuffer.signature_output_names(theirs)
+    assert set(flatbuffer.signature_output_names(ours)) == {"scores", "map"}
+    assert [d["name"] for d in tf.lite.Interpreter(model_content=ours).get_signature_runner().get_input_details()
+            .values()] == ["serving_default_image:0"]
+    x = rng.normal(size=(4, 12, 10, 8)).astype(np.float32)
+    got, ref = flatbuffer.run(ours, x), flatbuffer.run(theirs, x)
+    for k in ref:
+        np.testing.assert_array_equal(got[k], ref[k])
+    keras = model.predict(x, batch_size=2, verbose=0)
+    np.testing.assert_allclose(got["scores"], keras["scores"], atol=1e-4)
+
+
+class _SignGate(tf.keras.layers.Layer):
+    """Python control flow on a tensor: only traceable with AutoGraph."""
+
+    def call(self, x):
+        if tf.reduce_sum(x) > 0:
+            return x
+        return -x
+
+
+def test_a_model_that_needs_autograph_still_converts(rng):
+    x = tf.keras.Input((4,), batch_size=1)
+    model = tf.keras.Model(x, _SignGate()(tf.keras.layers.Dense(3)(x)))
+    fb = convert.convert(model, binary=False)
+    v = rng.normal(size=(6, 4)).astype(np.float32)
+    np.testing.assert_allclose(flatbuffer.run(fb, v)[model.output_names[0]], model.predict(v, batch_size=1, verbose=0),
+                               atol=1e-5)
+
+
 def test_layer_lce_cannot_binarize_is_named():
     x = tf.keras.Input((8, 8, 32))
     y = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=1.0, input_quantizer=None,
