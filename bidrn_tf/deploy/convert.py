@@ -49,9 +49,10 @@ def serving_function(model: tf.keras.Model):
     """``(module, concrete function)``: ``model`` called with ``training=False`` as one traced function, and a
     ``tf.Module`` that owns the model's variables (what ``tf.saved_model.save`` needs to store them).
 
-    The function's inputs are named like the model's inputs and its outputs like Keras's serving signature
-    (the keys of a dict output, otherwise ``model.output_names``), so a flatbuffer's signature is the same as
-    through Keras's own export. It is traced without AutoGraph: our layers have no tensor-dependent Python
+    The function's inputs are named like the model's inputs; its outputs by the keys of a dict output,
+    otherwise by ``model.output_names``. (Keras's own export names a dict's outputs after the output *layers*;
+    the whole-body model names those layers like its keys, so its signature is the same both ways.)
+    It is traced without AutoGraph: our layers have no tensor-dependent Python
     control flow, and AutoGraph's rewriting of every call was most of a conversion's time. A model that
     needs AutoGraph (tracing raises ``OperatorNotAllowedInGraphError``) is traced again with it.
     """
