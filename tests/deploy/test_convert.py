@@ -95,8 +95,8 @@ def test_bconv_macs_analytic():
     assert flatbuffer.bconv_macs(fb) == 8 * 8 * 70 * 3 * 3 * 40
 
 
-def _two_output_model(binary: bool, name: str = "image"):
-    x = tf.keras.Input((12, 10, 8), batch_size=2, name=name)
+def _two_output_model(binary: bool):
+    x = tf.keras.Input((12, 10, 8), batch_size=2, name="image")
     y = tf.keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(x)
     y = tf.keras.layers.BatchNormalization(beta_initializer="random_normal", moving_variance_initializer="ones")(y)
     if binary:
