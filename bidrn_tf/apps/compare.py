@@ -300,7 +300,11 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     ``"rotations"``: ``rotation_errors`` of its predictions, the constant being the training people's mean;
     ``"other_people"``: ``other_people_control`` of its meshes (what their link to the image is worth); and
     ``"parts"``: ``part_errors`` of its meshes; ``"per_person"``: {metric: [mm per validation person]} for
-    ``PAIRED_METRICS`` (for the paired differences). Returns ``part_errors`` of ``mesh`` (the median mesh)."""
+    ``PAIRED_METRICS`` (for the paired differences); ``"bias"``: {part: [degrees per joint]}, the offset of
+    its mean rotation from the training people's (``mean_rotation_bias``); and where a body joint's offset
+    exceeds ``BIAS_DEGREES``, ``"bias_reset"``: {"joints": [names], "own", "reset": {metric: mm}}, its
+    meshes scored with its own parameters and with those joints at the training mean (``with_mean_joints``).
+    Returns ``part_errors`` of ``mesh`` (the median mesh)."""
     import numpy as np
     import tensorflow as tf
 
@@ -308,7 +312,9 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     from bidrn_tf.evaluate.metrics import mesh_metrics, model_regions
     from bidrn_tf.models.batchnorm import precise_batchnorm
     from bidrn_tf.models.checkpoints import load_trained
-    from bidrn_tf.train.diagnostics import other_people_control, part_errors, predicted_rotations, rotation_errors
+    from bidrn_tf.smplx.joints import JOINT_NAMES, OUTPUT_TO_SMPLX, POSE_OUTPUTS
+    from bidrn_tf.train.diagnostics import (BIAS_DEGREES, mean_rotation_bias, other_people_control, params_metrics,
+                                            part_errors, predicted_rotations, rotation_errors, with_mean_joints)
 
     truth = ground_truth(val_people, smplx, vertices=True)
     val = make_dataset(val_people, truth["joints"], batch_size=batch_size, training=False, input_hw=cfg.image_hw)
@@ -322,9 +328,19 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
             tf.keras.backend.clear_session()
             model = load_trained(weights, smplx_model=smplx)
             precise_batchnorm(model, (b["image"] for b in calib.take(8)))
-            pred, truth_rotations = predicted_rotations(model, val, also=("vertices",))
-            vertices = pred.pop("vertices")
+            others = tuple(k for k in OUTPUT_TO_SMPLX if k not in POSE_OUTPUTS)  # shape, expression
+            pred, truth_rotations = predicted_rotations(model, val, also=("vertices", *others))
+            vertices, params = pred.pop("vertices"), {**pred, **{k: pred.pop(k) for k in others}}
             run["rotations"] = rotation_errors(pred, truth_rotations, reference)
+            bias = mean_rotation_bias(pred, reference)
+            run["bias"] = {k: [float(b) for b in v] for k, v in bias.items()}
+            offset = [j for j, b in enumerate(bias["body_pose"]) if b > BIAS_DEGREES]
+            if offset:
+                run["bias_reset"] = {
+                    "joints": [JOINT_NAMES[1 + j] for j in offset],  # body_pose's joints are 1..21
+                    "own": params_metrics(params, truth["vertices"], smplx),
+                    "reset": params_metrics(with_mean_joints(params, reference, "body_pose", offset),
+                                            truth["vertices"], smplx)}
             run["parts"] = part_errors(vertices, truth["vertices"], smplx)
             own = [mesh_metrics(v, t, **regions) for v, t in zip(vertices.astype(np.float64), true_vertices)]
             run["per_person"] = {k: [row[k] for row in own] for k in PAIRED_METRICS}
@@ -367,6 +383,38 @@ def _parts_sentence(result: dict) -> str:
         table += f"| {m} (seed {seed}) | " + " | ".join(f"{e[p]:.1f}" for p in parts) + " |\n"
     return ("\nVertex error per body part of the final weights' meshes on the validation people, pelvis at the "
             "origin as in MPVPE_all (a vertex belongs to the part of its largest skinning weight; mm):\n\n" + table)
+
+
+def _bias_sentence(result: dict) -> str:
+    """Markdown: every diagnosed run's largest per-joint offsets of its mean rotation from the training
+    people's mean, and what its offset body joints cost (``compare(diagnose=True)``, ``"bias"`` /
+    ``"bias_reset"``)."""
+    from bidrn_tf.smplx.joints import JOINT_NAMES
+    from bidrn_tf.train.diagnostics import BIAS_DEGREES
+
+    rows = ""
+    for method, seed, run in _runs(result):
+        bias = run.get("bias")
+        if not bias:
+            continue
+        body = bias["body_pose"]
+        top = sorted(range(len(body)), key=lambda j: -body[j])[:4]
+        largest = ", ".join(f"{JOINT_NAMES[1 + j]} {body[j]:.0f}" for j in top)
+        reset = run.get("bias_reset")
+        cells = "none | |"
+        if reset:
+            cells = ", ".join(reset["joints"]) + " | " + " | ".join(
+                f"{reset['own'][k]:.1f} / {reset['reset'][k]:.1f}" for k in ("MPVPE_all", "PA_MPJPE_body"))
+        rows += f"| {method} | {seed} | {bias['root_pose'][0]:.0f} | {largest} | {cells} |\n"
+    if not rows:
+        return ""
+    return ("\nOffsets of the final weights' rotations (degrees: per joint, the mean of the predicted rotations on the "
+            "validation people against the training people's mean rotation; an output that is the truth plus noise "
+            f"has none), and the meshes scored again with the body joints offset by more than {BIAS_DEGREES:.0f} "
+            "degrees set to the training mean, everything else the run's own (mm):\n\n"
+            "| method | seed | root offset | largest body offsets | body joints set to the mean | MPVPE_all: own / "
+            "with those at the mean | PA_MPJPE_body: own / with those at the mean |\n|---|---|---|---|---|---|---|\n"
+            + rows)
 
 
 def _rotation_sentence(result: dict) -> str:
@@ -520,11 +568,11 @@ def format_table(result: dict, head: str) -> str:
         table += _budget_sentence(result["error_budget"])
     if result.get("diagnose_people"):
         d = result["diagnose_people"]
-        table += (f"\nThe final weights' diagnostics below (paired differences, the share interval, rotations, other "
-                  f"people, parts) are on {d['count']} fresh validation people (data seed {d['data_seed']}), not on "
-                  "the people of the curves and the table above.\n")
+        table += (f"\nThe final weights' diagnostics below (paired differences, the share interval, rotations, "
+                  f"offsets, other people, parts) are on {d['count']} fresh validation people (data seed "
+                  f"{d['data_seed']}), not on the people of the curves and the table above.\n")
     return (table + _paired_sentence(result) + _share_interval_sentence(result) + _rotation_sentence(result)
-            + _other_people_sentence(result) + _parts_sentence(result))
+            + _bias_sentence(result) + _other_people_sentence(result) + _parts_sentence(result))
 
 
 def _shared_seeds(points: dict, methods) -> list:

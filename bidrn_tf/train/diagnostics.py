@@ -17,6 +17,9 @@
 * :func:`predicted_rotations`, :func:`pose_angles`, :func:`mean_rotations`, :func:`rotation_errors`: what a
   model predicts for each rotation output, as angles against the truth, beside each joint's mean rotation
   (a constant) and the spread of the predictions themselves;
+* :func:`mean_rotation_bias`, :func:`with_mean_joints`, :func:`params_metrics`: a model's systematic offset per
+  joint (the mean of its rotations against the training people's mean), and its meshes scored again with the
+  offset joints set to that mean - what the offset costs;
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
 """
 from __future__ import annotations
@@ -288,6 +291,60 @@ def rotation_errors(pred: dict, truth: dict, reference: dict) -> dict:
             "spread": pose_angles(pred, own),
             "root_tilt": {"model": up_axis_tilt(pred["root_pose"], truth["root_pose"]),
                           "constant": up_axis_tilt(constant["root_pose"], truth["root_pose"])}}
+
+
+# a joint whose mean predicted rotation is further than this from the training people's mean is "offset"
+# (``compare --diagnose`` scores the meshes again with such joints at the mean). The chordal mean of 32
+# generated people (14.3 degrees per axis) is itself about 4.4 degrees from the population's, so 10 is well
+# above what the validation people's own mean differs by; a choice, not a statistic.
+BIAS_DEGREES = 10.0
+
+
+def mean_rotation_bias(pred: dict, reference: dict) -> dict:
+    """{part: (K,) degrees}: per joint of each part of ``pred``, the angle between the mean of ``pred``'s
+    rotations and the mean of ``reference``'s (chordal means, :func:`mean_rotations`). A model whose output
+    is the truth plus noise has a bias near 0 whatever its error; a bias is an offset the model adds for every
+    image, which :func:`rotation_errors` mixes into its person-by-person error. {part: (N, 3K) axis-angle}
+    each; N may differ between the two."""
+    from scipy.spatial.transform import Rotation
+
+    mine, theirs = mean_rotations(pred), mean_rotations({k: reference[k] for k in pred})
+    return {k: np.degrees((Rotation.from_rotvec(mine[k].reshape(-1, 3))
+                           * Rotation.from_rotvec(theirs[k].reshape(-1, 3)).inv()).magnitude())
+            for k in pred}
+
+
+def with_mean_joints(params: dict, reference: dict, part: str, joints) -> dict:
+    """A copy of ``params`` ({output: (N, D)}) in which joints ``joints`` (indices among ``part``'s K joints)
+    of ``part`` take ``reference``'s mean rotation (:func:`mean_rotations`) for every person; everything else
+    as it was. ValueError for an index outside 0..K-1."""
+    joints = list(joints)
+    rows = np.array(params[part], np.float64).reshape(len(params[part]), -1, 3)
+    if any(not 0 <= j < rows.shape[1] for j in joints):
+        raise ValueError(f"joints must be indices 0..{rows.shape[1] - 1} of {part}, got {joints}")
+    mean = mean_rotations({part: reference[part]})[part].reshape(-1, 3)
+    rows[:, joints] = mean[joints]
+    return {**{k: np.array(v) for k, v in params.items()}, part: rows.reshape(len(rows), -1)}
+
+
+def params_metrics(params: dict, true_vertices, smplx_model: str, *, batch_size: int = 32) -> dict:
+    """{metric: mm} (means over the people, :func:`metrics.mesh_metrics`) of the meshes that the SMPL-X layer
+    makes of ``params`` ({model output name: (N, D)}, the whole-body model's ``OUTPUT_TO_SMPLX`` outputs)
+    against ``true_vertices`` (N, V, 3) metres. No translation: every metric aligns the meshes first."""
+    from bidrn_tf.smplx import SMPLXLayer
+    from bidrn_tf.smplx.joints import OUTPUT_TO_SMPLX
+
+    missing = set(OUTPUT_TO_SMPLX) - set(params)
+    if missing:
+        raise ValueError(f"params lack {sorted(missing)}")
+    layer, regions = SMPLXLayer(smplx_model), metrics.model_regions(smplx_model)
+    rows, n = [], len(true_vertices)
+    for i in range(0, n, batch_size):
+        v = layer({OUTPUT_TO_SMPLX[k]: tf.constant(np.asarray(params[k][i:i + batch_size], np.float32))
+                   for k in OUTPUT_TO_SMPLX})["vertices"].numpy()
+        rows += [metrics.mesh_metrics(a.astype(np.float64), b.astype(np.float64), **regions)
+                 for a, b in zip(v, true_vertices[i:i + batch_size])]
+    return metrics.mean_metrics(rows)
 
 
 def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_shifts: int = 31,

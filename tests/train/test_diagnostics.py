@@ -10,9 +10,10 @@ from scipy.spatial.transform import Rotation
 
 from bidrn_tf.smplx.joints import POSE_OUTPUTS as PARTS
 from bidrn_tf.train.diagnostics import (SignFlips, binary_kernels, block_activation_std, error_budget, geometric_median,
-                                        mean_pose_control, mean_rotations, median_mesh, median_mesh_control,
-                                        other_people_control, part_errors, pose_angles, predicted_rotations,
-                                        rotation_errors, up_axis_tilt)
+                                        mean_pose_control, mean_rotation_bias, mean_rotations, median_mesh,
+                                        median_mesh_control, other_people_control, params_metrics, part_errors,
+                                        pose_angles, predicted_rotations, rotation_errors, up_axis_tilt,
+                                        with_mean_joints)
 
 
 def test_precise_batchnorm_is_the_mean_of_the_batch_statistics(rng):
@@ -302,3 +303,66 @@ def test_predicted_rotations_collects_outputs_and_targets_in_one_pass():
     assert none is None and targets.keys() == truth.keys()
     with pytest.raises(ValueError, match="needs a model"):
         predicted_rotations(None, batches, also=("vertices",))
+
+
+def test_mean_rotation_bias_is_the_turn_added_to_every_rotation_of_a_joint():
+    """Every person's joint 3 turned by the same 20 degrees about the vertical (applied after the person's own
+    rotation): the mean turns by exactly that (the chordal mean commutes with a common rotation), so the bias
+    is 20 degrees there and 0 at every other joint and at the root, whatever the people's own spread."""
+    rng = np.random.default_rng(5)
+    reference = _poses({"root_pose": rng.normal(scale=0.3, size=(9, 1, 3)),
+                        "body_pose": rng.normal(scale=0.3, size=(9, 21, 3))})
+    body = reference["body_pose"].reshape(9, 21, 3).astype(np.float64)
+    body[:, 3] = (Rotation.from_euler("y", 20, degrees=True) * Rotation.from_rotvec(body[:, 3])).as_rotvec()
+    pred = {"root_pose": reference["root_pose"], "body_pose": body.reshape(9, -1)}
+    bias = mean_rotation_bias(pred, reference)
+    assert bias["body_pose"].shape == (21,) and bias["root_pose"].shape == (1,)
+    assert bias["body_pose"][3] == pytest.approx(20.0, abs=1e-3)
+    assert np.delete(bias["body_pose"], 3).max() < 1e-3 and bias["root_pose"][0] < 1e-3
+    # two samples of 400 people from one distribution: only the sampling noise of their means (about 1.2
+    # degrees per axis at 0.3 rad), small but not 0
+    one, two = (_poses({"root_pose": rng.normal(scale=0.3, size=(400, 1, 3)),
+                        "body_pose": rng.normal(scale=0.3, size=(400, 21, 3))}) for _ in range(2))
+    assert 0 < mean_rotation_bias(one, two)["body_pose"].max() < 6.0
+
+
+def test_with_mean_joints_sets_only_the_named_joints_to_the_reference_mean():
+    rng = np.random.default_rng(6)
+    reference = _poses({"body_pose": rng.normal(scale=0.3, size=(7, 21, 3))})
+    params = {"body_pose": rng.normal(scale=0.3, size=(4, 63)).astype(np.float32), "betas": np.ones((4, 10))}
+    before = {k: v.copy() for k, v in params.items()}
+    got = with_mean_joints(params, reference, "body_pose", [12, 15])
+    mean = Rotation.from_rotvec(reference["body_pose"].reshape(7, 21, 3)[:, 12]).mean().as_rotvec()
+    rows = got["body_pose"].reshape(4, 21, 3)
+    np.testing.assert_allclose(rows[:, 12], np.repeat(mean[None], 4, 0), atol=1e-6)
+    keep = [j for j in range(21) if j not in (12, 15)]
+    np.testing.assert_allclose(rows[:, keep], params["body_pose"].reshape(4, 21, 3)[:, keep], atol=1e-6)
+    np.testing.assert_array_equal(got["betas"], params["betas"])
+    for k in params:  # the input is not changed
+        np.testing.assert_array_equal(params[k], before[k])
+    with pytest.raises(ValueError, match="indices 0..20"):
+        with_mean_joints(params, reference, "body_pose", [21])
+
+
+def test_params_metrics_scores_parameters_as_the_mean_pose_control_does(tmp_path, smplx_model_path):
+    """The mean parameters of two people, scored by ``params_metrics``, give the mean-pose control's numbers
+    (which poses its own SMPL-X layer, with translation); the people's own parameters give 0."""
+    from bidrn_tf.data.pipeline import ground_truth
+    from bidrn_tf.smplx.joints import OUTPUT_TO_SMPLX
+
+    people = load_agora(make_agora(str(tmp_path)), "train")
+    base = Rotation.from_rotvec(people[0].params["global_orient"])
+    people = [type(p)(**{**p.__dict__, "params": {
+        **p.params, "global_orient": (base * Rotation.from_euler("y", a)).as_rotvec().astype(np.float32),
+        "body_pose": p.params["body_pose"] + np.float32(a)}}) for p, a in zip(people, (0.4, -0.4))]
+    truth = ground_truth(people, smplx_model_path, vertices=True)["vertices"]
+    own = {k: np.stack([p.params[v] for p in people]) for k, v in OUTPUT_TO_SMPLX.items()}
+    assert params_metrics(own, truth, smplx_model_path)["MPVPE_all"] == pytest.approx(0.0, abs=1e-3)
+    mean = {k: np.repeat(np.mean(v, 0, keepdims=True), 2, 0) for k, v in own.items()}
+    mean["root_pose"] = np.repeat(base.as_rotvec()[None], 2, 0)  # the chordal mean of the +-0.4 turns
+    got, control = params_metrics(mean, truth, smplx_model_path), mean_pose_control(people, people, smplx_model_path)
+    assert got["MPVPE_all"] > 10.0
+    for k in ("MPVPE_all", "PA_MPJPE_body", "PA_MPVPE_all"):
+        assert got[k] == pytest.approx(control[k], rel=1e-4), k
+    with pytest.raises(ValueError, match="lack"):
+        params_metrics({"body_pose": own["body_pose"]}, truth, smplx_model_path)
