@@ -187,8 +187,8 @@ def median_mesh_control(train_people, val_people, smplx_model: str, *, mesh=None
     training people (or ``mesh``, (V, 3), when it is already at hand). The mean parameters
     (:func:`mean_pose_control`) give a posed body; the median mesh is no body pose at all (every vertex where
     it is typically), and on the generated people it is better than the mean parameters on MPVPE and worse
-    after Procrustes alignment (`docs/EXPERIMENTS.md`, section 5). A constant output can score like either, so a method has
-    learned from the images where it is below both controls."""
+    after Procrustes alignment (`docs/EXPERIMENTS.md`, section 5). A constant output can score like either, so
+    a method has learned from the images where it is below both controls."""
     from bidrn_tf.data.pipeline import ground_truth
 
     regions = metrics.model_regions(smplx_model)
@@ -221,7 +221,8 @@ def error_budget(train_people, val_people, smplx_model: str) -> list:
     """``[(groups, metrics)]``: the mean-pose control, then the oracle with one more ``TRUTH_GROUPS`` group
     from the truth at each row (root; + body; + hands; + face, i.e. everything but the shape, whose cost is
     what that last row leaves): how much of each metric every parameter group is. On the generated people,
-    for example, the mean body pose is almost all of MPVPE_all once the root is known (`docs/EXPERIMENTS.md`, section 5)."""
+    for example, the mean body pose is almost all of MPVPE_all once the root is known (`docs/EXPERIMENTS.md`,
+    section 5)."""
     order = ("root", "body", "hands", "face")
     truths = [order[:i] for i in range(len(order) + 1)]
     return list(zip(truths, _oracles(train_people, val_people, smplx_model, truths)))
