@@ -302,8 +302,9 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     ``"parts"``: ``part_errors`` of its meshes; ``"per_person"``: {metric: [mm per validation person]} for
     ``PAIRED_METRICS`` (for the paired differences); ``"bias"``: {part: [degrees per joint]}, the offset of
     its mean rotation from the training people's (``mean_rotation_bias``); and where a body joint's offset
-    exceeds ``BIAS_DEGREES``, ``"bias_reset"``: {"joints": [names], "own", "reset": {metric: mm}}, its
-    meshes scored with its own parameters and with those joints at the training mean (``with_mean_joints``).
+    exceeds ``BIAS_DEGREES``, ``"bias_reset"``: {"joints": [names], "own", "removed", "reset": {metric: mm}},
+    its meshes scored with its own parameters, with the offset of those joints removed (``without_offset``)
+    and with those joints at the training mean (``with_mean_joints``).
     Returns ``part_errors`` of ``mesh`` (the median mesh)."""
     import numpy as np
     import tensorflow as tf
@@ -314,7 +315,8 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     from bidrn_tf.models.checkpoints import load_trained
     from bidrn_tf.smplx.joints import JOINT_NAMES, OUTPUT_TO_SMPLX, POSE_OUTPUTS
     from bidrn_tf.train.diagnostics import (BIAS_DEGREES, mean_rotation_bias, other_people_control, params_metrics,
-                                            part_errors, predicted_rotations, rotation_errors, with_mean_joints)
+                                            part_errors, predicted_rotations, rotation_errors, with_mean_joints,
+                                            without_offset)
 
     truth = ground_truth(val_people, smplx, vertices=True)
     val = make_dataset(val_people, truth["joints"], batch_size=batch_size, training=False, input_hw=cfg.image_hw)
@@ -339,6 +341,8 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
                 run["bias_reset"] = {
                     "joints": [JOINT_NAMES[1 + j] for j in offset],  # body_pose's joints are 1..21
                     "own": params_metrics(params, truth["vertices"], smplx),
+                    "removed": params_metrics(without_offset(params, reference, "body_pose", offset),
+                                              truth["vertices"], smplx),
                     "reset": params_metrics(with_mean_joints(params, reference, "body_pose", offset),
                                             truth["vertices"], smplx)}
             run["parts"] = part_errors(vertices, truth["vertices"], smplx)
@@ -404,16 +408,19 @@ def _bias_sentence(result: dict) -> str:
         cells = "none | |"
         if reset:
             cells = ", ".join(reset["joints"]) + " | " + " | ".join(
-                f"{reset['own'][k]:.1f} / {reset['reset'][k]:.1f}" for k in ("MPVPE_all", "PA_MPJPE_body"))
+                f"{reset['own'][k]:.1f} / {reset['removed'][k]:.1f} / {reset['reset'][k]:.1f}"
+                for k in ("MPVPE_all", "PA_MPJPE_body"))
         rows += f"| {method} | {seed} | {bias['root_pose'][0]:.0f} | {largest} | {cells} |\n"
     if not rows:
         return ""
     return ("\nOffsets of the final weights' rotations (degrees: per joint, the mean of the predicted rotations on the "
             "validation people against the training people's mean rotation; an output that is the truth plus noise "
-            f"has none), and the meshes scored again with the body joints offset by more than {BIAS_DEGREES:.0f} "
-            "degrees set to the training mean, everything else the run's own (mm):\n\n"
-            "| method | seed | root offset | largest body offsets | body joints set to the mean | MPVPE_all: own / "
-            "with those at the mean | PA_MPJPE_body: own / with those at the mean |\n|---|---|---|---|---|---|---|\n"
+            f"has none), and the meshes scored again for the body joints offset by more than {BIAS_DEGREES:.0f} "
+            "degrees: with the offset removed (every person's rotation there turned back by it, the person-to-person "
+            "variation kept) and with those joints at the training mean for everyone; everything else the run's own "
+            "(mm):\n\n"
+            "| method | seed | root offset | largest body offsets | offset body joints | MPVPE_all: own / offset "
+            "removed / at the mean | PA_MPJPE_body: own / offset removed / at the mean |\n|---|---|---|---|---|---|---|\n"
             + rows)
 
 

@@ -17,9 +17,9 @@
 * :func:`predicted_rotations`, :func:`pose_angles`, :func:`mean_rotations`, :func:`rotation_errors`: what a
   model predicts for each rotation output, as angles against the truth, beside each joint's mean rotation
   (a constant) and the spread of the predictions themselves;
-* :func:`mean_rotation_bias`, :func:`with_mean_joints`, :func:`params_metrics`: a model's systematic offset per
-  joint (the mean of its rotations against the training people's mean), and its meshes scored again with the
-  offset joints set to that mean - what the offset costs;
+* :func:`mean_rotation_bias`, :func:`without_offset`, :func:`with_mean_joints`, :func:`params_metrics`: a model's
+  systematic offset per joint (the mean of its rotations against the training people's mean), and its meshes
+  scored again with the offset removed, or with the offset joints set to that mean - what the offset costs;
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
 """
 from __future__ import annotations
@@ -325,6 +325,27 @@ def with_mean_joints(params: dict, reference: dict, part: str, joints) -> dict:
         raise ValueError(f"joints must be indices 0..{rows.shape[1] - 1} of {part}, got {joints}")
     mean = mean_rotations({part: reference[part]})[part].reshape(-1, 3)
     rows[:, joints] = mean[joints]
+    return {**{k: np.array(v) for k, v in params.items()}, part: rows.reshape(len(rows), -1)}
+
+
+def without_offset(params: dict, reference: dict, part: str, joints) -> dict:
+    """A copy of ``params`` in which every person's rotation at ``joints`` (indices among ``part``'s K joints)
+    is turned by the same rotation, ``reference``'s mean times the inverse of ``params``' own mean at that joint
+    (applied after the person's rotation, in the parent's frame): the offset (:func:`mean_rotation_bias`) is
+    gone, the mean is ``reference``'s, and the rotations between persons stay as they were - unlike
+    :func:`with_mean_joints`, which also takes the person-to-person variation away. ValueError for an index
+    outside 0..K-1."""
+    from scipy.spatial.transform import Rotation
+
+    joints = list(joints)
+    rows = np.array(params[part], np.float64).reshape(len(params[part]), -1, 3)
+    if any(not 0 <= j < rows.shape[1] for j in joints):
+        raise ValueError(f"joints must be indices 0..{rows.shape[1] - 1} of {part}, got {joints}")
+    theirs = mean_rotations({part: reference[part]})[part].reshape(-1, 3)
+    mine = mean_rotations({part: rows.reshape(len(rows), -1)})[part].reshape(-1, 3)
+    for j in joints:
+        turn = Rotation.from_rotvec(theirs[j]) * Rotation.from_rotvec(mine[j]).inv()
+        rows[:, j] = (turn * Rotation.from_rotvec(rows[:, j])).as_rotvec()
     return {**{k: np.array(v) for k, v in params.items()}, part: rows.reshape(len(rows), -1)}
 
 

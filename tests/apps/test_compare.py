@@ -379,8 +379,8 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     assert len(reset["joints"]) == len(offset) > 0
     assert reset["own"] == pytest.approx(own, rel=1e-4) and reset["reset"]["PA_MPJPE_body"] != pytest.approx(
         own["PA_MPJPE_body"], rel=1e-3)
-    assert (f"| {', '.join(reset['joints'])} | {own['MPVPE_all']:.1f} / {reset['reset']['MPVPE_all']:.1f} |"
-            in table)
+    assert (f"| {', '.join(reset['joints'])} | {own['MPVPE_all']:.1f} / {reset['removed']['MPVPE_all']:.1f} / "
+            f"{reset['reset']['MPVPE_all']:.1f} |" in table)
     parts = run["parts"]
     assert set(parts) == set(result["median_mesh_parts"]) and all(np.isfinite(v) for v in parts.values())
     assert "| median-mesh control | " + " | ".join(f"{v:.1f}" for v in result["median_mesh_parts"].values()) in table

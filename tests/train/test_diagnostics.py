@@ -13,7 +13,7 @@ from bidrn_tf.train.diagnostics import (SignFlips, binary_kernels, block_activat
                                         mean_pose_control, mean_rotation_bias, mean_rotations, median_mesh,
                                         median_mesh_control, other_people_control, params_metrics, part_errors,
                                         pose_angles, predicted_rotations, rotation_errors, up_axis_tilt,
-                                        with_mean_joints)
+                                        with_mean_joints, without_offset)
 
 
 def test_precise_batchnorm_is_the_mean_of_the_batch_statistics(rng):
@@ -366,3 +366,24 @@ def test_params_metrics_scores_parameters_as_the_mean_pose_control_does(tmp_path
         assert got[k] == pytest.approx(control[k], rel=1e-4), k
     with pytest.raises(ValueError, match="lack"):
         params_metrics({"body_pose": own["body_pose"]}, truth, smplx_model_path)
+
+
+def test_without_offset_moves_the_mean_and_keeps_the_rotations_between_persons():
+    """A run whose joint 3 is every person's truth turned by 20 degrees: removing the offset gives back the
+    truth (the common turn is undone), so the bias is 0 there, the other joints and outputs are untouched, and
+    each person's rotation relative to another's at joint 3 is the same before and after."""
+    rng = np.random.default_rng(7)
+    truth = _poses({"body_pose": rng.normal(scale=0.3, size=(9, 21, 3))})
+    body = truth["body_pose"].reshape(9, 21, 3).astype(np.float64)
+    body[:, 3] = (Rotation.from_euler("x", 20, degrees=True) * Rotation.from_rotvec(body[:, 3])).as_rotvec()
+    pred = {"body_pose": body.reshape(9, -1), "betas": np.zeros((9, 10))}
+    got = without_offset(pred, truth, "body_pose", [3])
+    np.testing.assert_allclose(got["body_pose"], truth["body_pose"], atol=1e-5)
+    np.testing.assert_array_equal(got["betas"], pred["betas"])
+    assert mean_rotation_bias({"body_pose": got["body_pose"]}, truth)["body_pose"].max() < 1e-3
+    before, after = (Rotation.from_rotvec(x.reshape(9, 21, 3)[:, 3]) for x in (pred["body_pose"], got["body_pose"]))
+    # person k seen from person 0, r_0^-1 r_k: a common turn T applied first cancels, (T r_0)^-1 T r_k = r_0^-1 r_k
+    rel_before, rel_after = before[0].inv() * before[1:], after[0].inv() * after[1:]
+    assert ((rel_after * rel_before.inv()).magnitude() < 1e-5).all()
+    with pytest.raises(ValueError, match="indices 0..20"):
+        without_offset(pred, truth, "body_pose", [-1])
