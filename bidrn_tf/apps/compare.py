@@ -340,6 +340,8 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
             if offset:
                 run["bias_reset"] = {
                     "joints": [JOINT_NAMES[1 + j] for j in offset],  # body_pose's joints are 1..21
+                    # "own" through the same SMPL-X pass as the two variants (not from the model's meshes), so
+                    # the three differ only in the joints changed
                     "own": params_metrics(params, truth["vertices"], smplx),
                     "removed": params_metrics(without_offset(params, reference, "body_pose", offset),
                                               truth["vertices"], smplx),

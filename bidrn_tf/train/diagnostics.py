@@ -315,17 +315,28 @@ def mean_rotation_bias(pred: dict, reference: dict) -> dict:
             for k in pred}
 
 
-def with_mean_joints(params: dict, reference: dict, part: str, joints) -> dict:
-    """A copy of ``params`` ({output: (N, D)}) in which joints ``joints`` (indices among ``part``'s K joints)
-    of ``part`` take ``reference``'s mean rotation (:func:`mean_rotations`) for every person; everything else
-    as it was. ValueError for an index outside 0..K-1."""
+def _joint_rows(params: dict, part: str, joints) -> tuple:
+    """(joints as a list, a float64 copy of ``params[part]`` as (N, K, 3)); ValueError for an index outside
+    0..K-1. Shared by :func:`with_mean_joints` and :func:`without_offset`."""
     joints = list(joints)
     rows = np.array(params[part], np.float64).reshape(len(params[part]), -1, 3)
     if any(not 0 <= j < rows.shape[1] for j in joints):
         raise ValueError(f"joints must be indices 0..{rows.shape[1] - 1} of {part}, got {joints}")
-    mean = mean_rotations({part: reference[part]})[part].reshape(-1, 3)
-    rows[:, joints] = mean[joints]
+    return joints, rows
+
+
+def _replaced(params: dict, part: str, rows) -> dict:
+    """A copy of ``params`` with ``part`` set to ``rows`` (N, K, 3) flattened back to (N, 3K)."""
     return {**{k: np.array(v) for k, v in params.items()}, part: rows.reshape(len(rows), -1)}
+
+
+def with_mean_joints(params: dict, reference: dict, part: str, joints) -> dict:
+    """A copy of ``params`` ({output: (N, D)}) in which joints ``joints`` (indices among ``part``'s K joints)
+    of ``part`` take ``reference``'s mean rotation (:func:`mean_rotations`) for every person; everything else
+    as it was. ValueError for an index outside 0..K-1."""
+    joints, rows = _joint_rows(params, part, joints)
+    rows[:, joints] = mean_rotations({part: reference[part]})[part].reshape(-1, 3)[joints]
+    return _replaced(params, part, rows)
 
 
 def without_offset(params: dict, reference: dict, part: str, joints) -> dict:
@@ -337,16 +348,12 @@ def without_offset(params: dict, reference: dict, part: str, joints) -> dict:
     outside 0..K-1."""
     from scipy.spatial.transform import Rotation
 
-    joints = list(joints)
-    rows = np.array(params[part], np.float64).reshape(len(params[part]), -1, 3)
-    if any(not 0 <= j < rows.shape[1] for j in joints):
-        raise ValueError(f"joints must be indices 0..{rows.shape[1] - 1} of {part}, got {joints}")
+    joints, rows = _joint_rows(params, part, joints)
     theirs = mean_rotations({part: reference[part]})[part].reshape(-1, 3)
-    mine = mean_rotations({part: rows.reshape(len(rows), -1)})[part].reshape(-1, 3)
     for j in joints:
-        turn = Rotation.from_rotvec(theirs[j]) * Rotation.from_rotvec(mine[j]).inv()
-        rows[:, j] = (turn * Rotation.from_rotvec(rows[:, j])).as_rotvec()
-    return {**{k: np.array(v) for k, v in params.items()}, part: rows.reshape(len(rows), -1)}
+        own = Rotation.from_rotvec(rows[:, j])
+        rows[:, j] = (Rotation.from_rotvec(theirs[j]) * own.mean().inv() * own).as_rotvec()
+    return _replaced(params, part, rows)
 
 
 def params_metrics(params: dict, true_vertices, smplx_model: str, *, batch_size: int = 32) -> dict:
