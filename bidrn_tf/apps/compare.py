@@ -80,6 +80,9 @@ def _save_curve(path: str, *, method: str, seed: int, bn: str, points: list, ima
 #: ``compare(diagnose_people=N)`` draws its N fresh people with the data seed ``data_seed`` + this (far from the
 #: data seeds a comparison is run with, whose first people would be its training people)
 DIAGNOSE_SEED_OFFSET = 1_000_003
+#: unaugmented training people on which ``--diagnose`` scores the training loss of a run with body joints offset,
+#: term by term, with its own parameters and with the offset removed (``train.diagnostics.loss_terms``)
+LOSS_TERM_PEOPLE = 256
 
 #: ``main``'s arguments that define a comparison's setting: a stored curve belongs in an ``out`` folder only where
 #: they all agree (``restore_curves``)
@@ -288,14 +291,15 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             extra["diagnose_people"] = {"count": len(people), "data_seed": fresh_seed}
         extra["median_mesh_parts"] = _add_final_diagnostics(results, out=out, smplx=smplx, calib=calib,
                                                             val_people=people, cfg=cfg, batch_size=batch_size,
-                                                            mesh=mesh)
+                                                            mesh=mesh, pose_loss=pose_loss,
+                                                            root_pose_weight=root_pose_weight)
     return {"control": control, "median_mesh_control": median_mesh_control(train_people, val_people, smplx, mesh=mesh),
             "true_root_oracle": oracle, "methods": results, **extra,
             "error_budget": [{"truth": list(truth), **row} for truth, row in budget]}
 
 
 def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_people, cfg, batch_size: int,
-                           mesh) -> dict:
+                           mesh, pose_loss: str = "axis_angle", root_pose_weight: float = 0.0) -> dict:
     """Every run with final weights gets, on the validation people (precise BatchNorm as in the curves),
     ``"rotations"``: ``rotation_errors`` of its predictions, the constant being the training people's mean;
     ``"other_people"``: ``other_people_control`` of its meshes (what their link to the image is worth); and
@@ -304,7 +308,10 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     its mean rotation from the training people's (``mean_rotation_bias``); and where a body joint's offset
     exceeds ``BIAS_DEGREES``, ``"bias_reset"``: {"joints": [names], "own", "removed", "reset": {metric: mm}},
     its meshes scored with its own parameters, with the offset of those joints removed (``without_offset``)
-    and with those joints at the training mean (``with_mean_joints``).
+    and with those joints at the training mean (``with_mean_joints``); and its training loss term by term
+    (``loss_terms``, with the run's ``pose_loss`` / ``root_pose_weight``) on the first ``LOSS_TERM_PEOPLE``
+    unaugmented training people, as predicted and with the offset removed (the offset there measured on those
+    people's predictions): ``"loss_terms": {"people", "own", "removed"}`` - which terms hold the offset.
     Returns ``part_errors`` of ``mesh`` (the median mesh)."""
     import numpy as np
     import tensorflow as tf
@@ -315,8 +322,8 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
     from bidrn_tf.models.checkpoints import load_trained
     from bidrn_tf.smplx.joints import JOINT_NAMES, OUTPUT_TO_SMPLX, POSE_OUTPUTS
     from bidrn_tf.train.diagnostics import (BIAS_DEGREES, mean_rotation_bias, other_people_control, params_metrics,
-                                            part_errors, predicted_rotations, rotation_errors, with_mean_joints,
-                                            without_offset)
+                                            loss_terms, part_errors, predicted_rotations, rotation_errors,
+                                            with_mean_joints, without_offset)
 
     truth = ground_truth(val_people, smplx, vertices=True)
     val = make_dataset(val_people, truth["joints"], batch_size=batch_size, training=False, input_hw=cfg.image_hw)
@@ -347,6 +354,13 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
                                               truth["vertices"], smplx),
                     "reset": params_metrics(with_mean_joints(params, reference, "body_pose", offset),
                                             truth["vertices"], smplx)}
+                train = list(calib.take(max(LOSS_TERM_PEOPLE // batch_size, 1)))
+                kw = dict(pose_loss=pose_loss, root_pose_weight=root_pose_weight)
+                own_terms = loss_terms(model, train, **kw)
+                removed = loss_terms(model, train, **kw,
+                                     edit=lambda p: without_offset(p, reference, "body_pose", offset))
+                run["bias_reset"]["loss_terms"] = {"people": own_terms["people"], "own": own_terms["terms"],
+                                                   "removed": removed["terms"]}
             run["parts"] = part_errors(vertices, truth["vertices"], smplx)
             own = [mesh_metrics(v, t, **regions) for v, t in zip(vertices.astype(np.float64), true_vertices)]
             run["per_person"] = {k: [row[k] for row in own] for k in PAIRED_METRICS}
@@ -423,6 +437,37 @@ def _bias_sentence(result: dict) -> str:
             "(mm):\n\n"
             "| method | seed | root offset | largest body offsets | offset body joints | MPVPE_all: own / offset "
             "removed / at the mean | PA_MPJPE_body: own / offset removed / at the mean |\n|---|---|---|---|---|---|---|\n"
+            + rows + _loss_terms_table(result))
+
+
+#: the loss terms made from the SMPL-X parameters, in the order the report shows them (``_loss_terms_table``)
+_PARAMETER_TERMS = ("pose", "root_pose", "joints_3d", "joints_proj")
+
+
+def _loss_terms_table(result: dict) -> str:
+    """Markdown: for every run with offset body joints, its training loss terms with its own parameters and with
+    the offset removed (``"bias_reset"["loss_terms"]``), and the change in per cent - which terms hold it."""
+    runs = [(m, s, run["bias_reset"]["loss_terms"]) for m, s, run in _runs(result)
+            if run.get("bias_reset", {}).get("loss_terms")]
+    if not runs:
+        return ""
+    terms = [k for k in _PARAMETER_TERMS if any(k in t["own"] for _, _, t in runs)]
+    rows = ""
+    for method, seed, t in runs:
+        cells = []
+        for k in (*terms, "total"):
+            own = sum(t["own"].values()) if k == "total" else t["own"].get(k)
+            removed = sum(t["removed"].values()) if k == "total" else t["removed"].get(k)
+            cells.append("-" if own is None else
+                         f"{own:.3f} / {removed:.3f} ({100 * (removed - own) / own:+.0f} %)" if own else
+                         f"{own:.3f} / {removed:.3f}")
+        rows += f"| {method} | {seed} | " + " | ".join(cells) + " |\n"
+    people = runs[0][2]["people"]
+    return (f"\nThe training loss of those runs term by term on {people} unaugmented training people, with the run's own "
+            "parameters / with the offset removed (the terms made from the SMPL-X parameters; pose terms in radians, "
+            "3D joints in metres, projected joints in body-heatmap cells; total: every term, the others unchanged). "
+            "A term that rises when the offset is removed holds it:\n\n"
+            "| method | seed | " + " | ".join(terms) + " | total |\n|---|---|" + "---|" * (len(terms) + 1) + "\n"
             + rows)
 
 

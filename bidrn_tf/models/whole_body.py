@@ -138,11 +138,21 @@ class WholeBody(tf.keras.layers.Layer):
         }
         if self.smplx is None:
             return outputs
-        mesh = self.smplx({**{OUTPUT_TO_SMPLX[k]: outputs[k] for k in OUTPUT_TO_SMPLX}, "transl": cam_trans})
+        return {**outputs, **self.mesh_outputs(outputs)}
+
+    def mesh_outputs(self, outputs: dict) -> dict:
+        """{"vertices" (B, V, 3), "smplx_joints" (B, 55, 3), "joints_proj" (B, 55, 2)}: the SMPL-X mesh of the
+        parameter outputs in ``outputs`` (``OUTPUT_TO_SMPLX``) placed at ``outputs["cam_trans"]`` (B, 3), and its
+        joints projected into the input image (pixels). The tail of :meth:`call`; on its own it scores edited
+        parameters with the training loss (``train.diagnostics.loss_terms``)."""
+        cfg = self.cfg
+        if self.smplx is None:
+            raise ValueError("mesh_outputs needs a model built with an SMPL-X layer (include_smplx=True)")
+        mesh = self.smplx({**{OUTPUT_TO_SMPLX[k]: outputs[k] for k in OUTPUT_TO_SMPLX}, "transl": outputs["cam_trans"]})
         princpt = (cfg.body_hw[1] / 2, cfg.body_hw[0] / 2)
         proj_body = geometry.perspective_project(mesh["joints"], focal=cfg.focal, princpt=princpt)
         joints_proj = proj_body * tf.constant([cfg.image_hw[1] / cfg.body_hw[1], cfg.image_hw[0] / cfg.body_hw[0]])
-        return {**outputs, "vertices": mesh["vertices"], "smplx_joints": mesh["joints"], "joints_proj": joints_proj}
+        return {"vertices": mesh["vertices"], "smplx_joints": mesh["joints"], "joints_proj": joints_proj}
 
 
 def build_model(*, method: str, smplx_model: str | None, config: ModelConfig | None = None,

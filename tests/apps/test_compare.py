@@ -381,6 +381,10 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
         own["PA_MPJPE_body"], rel=1e-3)
     assert (f"| {', '.join(reset['joints'])} | {own['MPVPE_all']:.1f} / {reset['removed']['MPVPE_all']:.1f} / "
             f"{reset['reset']['MPVPE_all']:.1f} |" in table)
+    terms = reset["loss_terms"]  # on the 8 training people (fewer than LOSS_TERM_PEOPLE), checked below
+    assert terms["people"] == 8 and terms["removed"]["pose"] != pytest.approx(terms["own"]["pose"], rel=1e-3)
+    assert terms["removed"]["boxes"] == pytest.approx(terms["own"]["boxes"], rel=1e-5)  # not from the parameters
+    assert f"| fp | 0 | {terms['own']['pose']:.3f} / {terms['removed']['pose']:.3f} (" in table
     parts = run["parts"]
     assert set(parts) == set(result["median_mesh_parts"]) and all(np.isfinite(v) for v in parts.values())
     assert "| median-mesh control | " + " | ".join(f"{v:.1f}" for v in result["median_mesh_parts"].values()) in table
@@ -406,6 +410,11 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     hw = PRESETS["tiny"].image_hw
     calib = make_dataset(train, ground_truth(train, smplx)["joints"], batch_size=8, training=False, input_hw=hw)
     precise_batchnorm(model, (b["image"] for b in calib.take(8)))
+    from bidrn_tf.train.losses import losses
+
+    (batch,) = list(calib)  # the run's own loss terms are the training loss of its outputs on these 8 people
+    direct = losses(model(batch["image"], training=False), batch, PRESETS["tiny"])
+    assert {k: float(v) for k, v in direct.items()} == pytest.approx(terms["own"], rel=1e-4, abs=1e-6)
     expected = evaluate(model, fresh, smplx_model=smplx, input_hw=hw, progress=False)["mean"]
     per_person = again["methods"]["fp"]["runs"]["0"]["per_person"]
     for k in ("MPVPE_all", "PA_MPJPE_body"):

@@ -387,3 +387,50 @@ def test_without_offset_moves_the_mean_and_keeps_the_rotations_between_persons()
     assert ((rel_after * rel_before.inv()).magnitude() < 1e-5).all()
     with pytest.raises(ValueError, match="indices 0..20"):
         without_offset(pred, truth, "body_pose", [-1])
+
+
+def test_loss_terms_are_the_training_loss_and_score_edited_parameters(tmp_path, smplx_model_path):
+    from bidrn_tf.data import load_people
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
+    from bidrn_tf.data.synthetic import generate
+    from bidrn_tf.models.config import PRESETS
+    from bidrn_tf.models.whole_body import build_model
+    from bidrn_tf.smplx.joints import OUTPUT_TO_SMPLX
+    from bidrn_tf.train.diagnostics import loss_terms
+    from bidrn_tf.train.losses import losses
+
+    cfg = PRESETS["tiny"]
+    data = generate(str(tmp_path / "data"), smplx_model=smplx_model_path, num_train=3, num_val=1, seed=5,
+                    progress=False)
+    people = load_people("synthetic", data, "train")
+    batches = list(make_dataset(people, ground_truth(people, smplx_model_path)["joints"], batch_size=2,
+                                training=False, input_hw=cfg.image_hw))  # batches of 2 and 1
+    model = build_model(method="fp", smplx_model=smplx_model_path, config=cfg)
+    kw = dict(pose_loss="geodesic", root_pose_weight=1.0)
+
+    # the model's own outputs (its call, mesh included), scored batch by batch and weighted by batch size
+    direct = {}
+    for b in batches:
+        for k, v in losses(model(b["image"], training=False), b, cfg, **kw).items():
+            direct[k] = direct.get(k, 0.0) + float(v) * len(b["image"]) / 3
+    own = loss_terms(model, batches, **kw)
+    assert own["people"] == 3 and set(own["terms"]) == set(direct)
+    for k in direct:
+        np.testing.assert_allclose(own["terms"][k], direct[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    same = loss_terms(model, batches, edit=lambda p: dict(p), **kw)
+    for k in direct:
+        np.testing.assert_allclose(same["terms"][k], own["terms"][k], rtol=1e-5, atol=1e-7, err_msg=k)
+
+    # every SMPL-X parameter set to the truth: the parameter terms vanish, the mesh terms move
+    truth = {k: np.concatenate([np.asarray(b[k]) for b in batches]) for k in OUTPUT_TO_SMPLX}
+    true = loss_terms(model, batches, edit=lambda p: {k: truth[k] for k in p}, **kw)["terms"]
+    for k in ("pose", "root_pose", "shape", "expression"):
+        assert true[k] < 1e-3 < own["terms"][k], k
+    assert abs(true["joints_proj"] - own["terms"]["joints_proj"]) > 1e-3
+    for k in ("body_position", "hand_position", "boxes"):  # not made from the parameters: unchanged
+        np.testing.assert_allclose(true[k], own["terms"][k], rtol=1e-5, err_msg=k)
+
+    with pytest.raises(ValueError, match="same outputs"):
+        loss_terms(model, batches, edit=lambda p: {"body_pose": p["body_pose"]}, **kw)
+    with pytest.raises(ValueError, match="at least one batch"):
+        loss_terms(model, [], **kw)
