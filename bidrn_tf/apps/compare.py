@@ -497,6 +497,17 @@ def _runs(result: dict):
             yield method, seed, r["runs"][seed]
 
 
+def method_colors(n: int) -> list:
+    """``n`` distinct matplotlib colours, one per method of a plot: the default cycle (tab10) up to 10 methods,
+    tab20 up to 20 (a comparison with every method and XNOR+K has 11: tab10 would repeat FP's colour for the
+    eleventh). ValueError above 20."""
+    import matplotlib
+
+    if not 0 <= n <= 20:
+        raise ValueError(f"plot_curves draws at most 20 methods, got {n}")
+    return list(matplotlib.colormaps["tab10" if n <= 10 else "tab20"].colors[:n])
+
+
 def plot_curves(result: dict, path: str, *, title: str) -> None:
     """Validation MPVPE (All) against step per method (matplotlib, PNG): the mean over its seeds at the steps
     every seed reached, the band between the best and the worst seed, each seed as a thin line; the control
@@ -510,8 +521,7 @@ def plot_curves(result: dict, path: str, *, title: str) -> None:
     from bidrn_tf.fileio import write_atomic
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for i, (method, r) in enumerate(result["methods"].items()):
-        color = f"C{i % 10}"
+    for color, (method, r) in zip(method_colors(len(result["methods"])), result["methods"].items()):
         curves = [r["runs"][s]["curve"] for s in sorted(r["runs"], key=int)]
         steps = sorted(set.intersection(*({p["step"] for p in c} for c in curves)))
         values = np.array([[next(p["MPVPE_all"] for p in c if p["step"] == st) for st in steps] for c in curves])

@@ -54,6 +54,16 @@ def test_curves_are_a_png(tmp_path):
     assert img is not None and img.shape[0] > 200 and img.shape[1] > 300
 
 
+def test_every_method_of_a_plot_has_its_own_colour():
+    from bidrn_tf.apps.compare import method_colors
+
+    for n in (1, 10, 11, 20):
+        assert len(set(method_colors(n))) == n
+    assert method_colors(3) == method_colors(10)[:3]  # the default cycle while it suffices
+    with pytest.raises(ValueError, match="at most 20"):
+        method_colors(21)
+
+
 def test_resumption_point_is_the_committed_checkpoint(tmp_path):
     assert _committed_step(str(tmp_path / "nothing")) == 0
     ckpt = tmp_path / "run" / "checkpoints"
