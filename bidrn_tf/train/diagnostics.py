@@ -409,7 +409,8 @@ def loss_terms(model, batches, *, pose_loss: str = "axis_angle", root_pose_weigh
         if set(edited) != set(params) or any(np.shape(edited[k]) != params[k].shape for k in params):
             raise ValueError(f"edit must return the same outputs with the same shapes: {sorted(OUTPUT_TO_SMPLX)}")
         starts = np.cumsum([0, *sizes])
-        kept = [{**o, **{k: np.asarray(edited[k], params[k].dtype)[a:b] for k in params}} for o, a, b in zip(kept, starts, starts[1:])]
+        kept = [{**o, **{k: np.asarray(edited[k], params[k].dtype)[a:b] for k in params}}
+                for o, a, b in zip(kept, starts, starts[1:])]
     sums = {}
     for o, t in zip(kept, targets):
         outputs = {k: tf.constant(v) for k, v in o.items()}
