@@ -354,13 +354,10 @@ def _add_final_diagnostics(results: dict, *, out: str, smplx: str, calib, val_pe
                                               truth["vertices"], smplx),
                     "reset": params_metrics(with_mean_joints(params, reference, "body_pose", offset),
                                             truth["vertices"], smplx)}
-                train = list(calib.take(max(LOSS_TERM_PEOPLE // batch_size, 1)))
-                kw = dict(pose_loss=pose_loss, root_pose_weight=root_pose_weight)
-                own_terms = loss_terms(model, train, **kw)
-                removed = loss_terms(model, train, **kw,
-                                     edit=lambda p: without_offset(p, reference, "body_pose", offset))
-                run["bias_reset"]["loss_terms"] = {"people": own_terms["people"], "own": own_terms["terms"],
-                                                   "removed": removed["terms"]}
+                run["bias_reset"]["loss_terms"] = loss_terms(
+                    model, calib.take(max(LOSS_TERM_PEOPLE // batch_size, 1)), pose_loss=pose_loss,
+                    root_pose_weight=root_pose_weight,
+                    edits={"own": None, "removed": lambda p: without_offset(p, reference, "body_pose", offset)})
             run["parts"] = part_errors(vertices, truth["vertices"], smplx)
             own = [mesh_metrics(v, t, **regions) for v, t in zip(vertices.astype(np.float64), true_vertices)]
             run["per_person"] = {k: [row[k] for row in own] for k in PAIRED_METRICS}

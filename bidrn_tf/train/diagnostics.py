@@ -378,24 +378,29 @@ def params_metrics(params: dict, true_vertices, smplx_model: str, *, batch_size:
     return metrics.mean_metrics(rows)
 
 
-def loss_terms(model, batches, *, pose_loss: str = "axis_angle", root_pose_weight: float = 0.0, edit=None) -> dict:
-    """{"people": N, "terms": {term: value}}: the training loss terms (``train.losses.losses``, with these
-    ``pose_loss`` / ``root_pose_weight``) of ``model``'s outputs in inference mode on ``batches`` (dicts with
-    "image" and the training targets, e.g. unaugmented training batches), each term the mean of its batch
-    values weighted by batch size. ``model``: a whole-body model with its SMPL-X layer (``build_model``,
-    ``load_trained``; its ``whole_body`` layer makes the mesh again).
+def loss_terms(model, batches, *, pose_loss: str = "axis_angle", root_pose_weight: float = 0.0,
+               edits=None) -> dict:
+    """{"people": N, name: {term: value}} for every ``name`` of ``edits``: the training loss terms
+    (``train.losses.losses``, with these ``pose_loss`` / ``root_pose_weight``) of ``model``'s outputs in inference
+    mode on ``batches`` (dicts with "image" and the training targets, e.g. unaugmented training batches), each term
+    the mean of its batch values weighted by batch size. ``model``: a whole-body model with its SMPL-X layer
+    (``build_model``, ``load_trained``; its ``whole_body`` layer makes the mesh again). One forward pass serves
+    every edit.
 
-    ``edit``: a function {output: (N, D)} -> {output: (N, D)} given the SMPL-X parameter outputs
-    (``OUTPUT_TO_SMPLX``) of all N people at once (e.g. ``lambda p: without_offset(p, reference, "body_pose",
-    joints)``); the mesh, its joints and their projection are then made again from the edited parameters
-    (``WholeBody.mesh_outputs``), everything else (camera, boxes, PositionNet joints) as predicted. So what the
-    training loss says of a change to the parameters, term by term. Without ``edit`` the mesh is made again
-    through the same pass, so two calls differ only in the edit."""
+    ``edits``: {name: None or a function {output: (N, D)} -> {output: (N, D)}} (default {"own": None}); a function
+    is given the SMPL-X parameter outputs (``OUTPUT_TO_SMPLX``) of all N people at once (e.g. ``lambda p:
+    without_offset(p, reference, "body_pose", joints)``), and the mesh, its joints and their projection are made
+    again from the edited parameters (``WholeBody.mesh_outputs``), everything else (camera, boxes, PositionNet
+    joints) as predicted: what the training loss says of a change to the parameters, term by term. ``None``
+    makes the mesh again through the same pass, so two entries differ only in the edit."""
     from bidrn_tf.smplx.joints import OUTPUT_TO_SMPLX
     from bidrn_tf.train.losses import losses
 
+    edits = {"own": None} if edits is None else dict(edits)
+    if "people" in edits:
+        raise ValueError("'people' is the count in loss_terms' result, not a name for an edit")
     body = model.get_layer("whole_body")
-    kept, targets = [], []  # first every output (the edit may need all people at once), then the loss per batch
+    kept, targets = [], []  # first every output (an edit may need all people at once), then the loss per batch
     for b in batches:
         outputs = model(b["image"], training=False)
         kept.append({k: v.numpy() for k, v in outputs.items() if k not in ("vertices", "smplx_joints", "joints_proj")})
@@ -403,22 +408,23 @@ def loss_terms(model, batches, *, pose_loss: str = "axis_angle", root_pose_weigh
     if not kept:
         raise ValueError("loss_terms needs at least one batch")
     sizes = [len(o["cam_trans"]) for o in kept]
-    if edit is not None:
-        params = {k: np.concatenate([o[k] for o in kept]) for k in OUTPUT_TO_SMPLX}
-        edited = edit(params)
+    starts = np.cumsum([0, *sizes])
+    params = {k: np.concatenate([o[k] for o in kept]) for k in OUTPUT_TO_SMPLX}
+    result = {"people": int(starts[-1])}
+    for name, edit in edits.items():
+        edited = params if edit is None else edit(params)
         if set(edited) != set(params) or any(np.shape(edited[k]) != params[k].shape for k in params):
-            raise ValueError(f"edit must return the same outputs with the same shapes: {sorted(OUTPUT_TO_SMPLX)}")
-        starts = np.cumsum([0, *sizes])
-        kept = [{**o, **{k: np.asarray(edited[k], params[k].dtype)[a:b] for k in params}}
-                for o, a, b in zip(kept, starts, starts[1:])]
-    sums = {}
-    for o, t in zip(kept, targets):
-        outputs = {k: tf.constant(v) for k, v in o.items()}
-        outputs.update(body.mesh_outputs(outputs))
-        for k, v in losses(outputs, t, body.cfg, pose_loss=pose_loss, root_pose_weight=root_pose_weight).items():
-            sums[k] = sums.get(k, 0.0) + float(v) * len(o["cam_trans"])
-    n = sum(sizes)
-    return {"people": n, "terms": {k: v / n for k, v in sums.items()}}
+            raise ValueError(f"edit {name!r} must return the same outputs with the same shapes: "
+                             f"{sorted(OUTPUT_TO_SMPLX)}")
+        sums = {}
+        for o, t, a, b in zip(kept, targets, starts, starts[1:]):
+            outputs = {k: tf.constant(v) for k, v in o.items()}
+            outputs.update({k: tf.constant(np.asarray(edited[k], params[k].dtype)[a:b]) for k in params})
+            outputs.update(body.mesh_outputs(outputs))
+            for k, v in losses(outputs, t, body.cfg, pose_loss=pose_loss, root_pose_weight=root_pose_weight).items():
+                sums[k] = sums.get(k, 0.0) + float(v) * (b - a)
+        result[name] = {k: v / result["people"] for k, v in sums.items()}
+    return result
 
 
 def other_people_control(pred_vertices, true_vertices, smplx_model: str, *, max_shifts: int = 31,

@@ -413,24 +413,26 @@ def test_loss_terms_are_the_training_loss_and_score_edited_parameters(tmp_path, 
     for b in batches:
         for k, v in losses(model(b["image"], training=False), b, cfg, **kw).items():
             direct[k] = direct.get(k, 0.0) + float(v) * len(b["image"]) / 3
-    own = loss_terms(model, batches, **kw)
-    assert own["people"] == 3 and set(own["terms"]) == set(direct)
-    for k in direct:
-        np.testing.assert_allclose(own["terms"][k], direct[k], rtol=1e-4, atol=1e-6, err_msg=k)
-    same = loss_terms(model, batches, edit=lambda p: dict(p), **kw)
-    for k in direct:
-        np.testing.assert_allclose(same["terms"][k], own["terms"][k], rtol=1e-5, atol=1e-7, err_msg=k)
-
     # every SMPL-X parameter set to the truth: the parameter terms vanish, the mesh terms move
     truth = {k: np.concatenate([np.asarray(b[k]) for b in batches]) for k in OUTPUT_TO_SMPLX}
-    true = loss_terms(model, batches, edit=lambda p: {k: truth[k] for k in p}, **kw)["terms"]
+    result = loss_terms(model, batches, edits={"own": None, "same": lambda p: dict(p),
+                                               "true": lambda p: {k: truth[k] for k in p}}, **kw)
+    own, same, true = result["own"], result["same"], result["true"]
+    assert result["people"] == 3 and set(own) == set(direct)
+    assert loss_terms(model, batches, **kw)["own"] == pytest.approx(own, rel=1e-5)  # the default: own alone
+    for k in direct:
+        np.testing.assert_allclose(own[k], direct[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    for k in direct:
+        np.testing.assert_allclose(same[k], own[k], rtol=1e-5, atol=1e-7, err_msg=k)
     for k in ("pose", "root_pose", "shape", "expression"):
-        assert true[k] < 1e-3 < own["terms"][k], k
-    assert abs(true["joints_proj"] - own["terms"]["joints_proj"]) > 1e-3
+        assert true[k] < 1e-3 < own[k], k
+    assert abs(true["joints_proj"] - own["joints_proj"]) > 1e-3
     for k in ("body_position", "hand_position", "boxes"):  # not made from the parameters: unchanged
-        np.testing.assert_allclose(true[k], own["terms"][k], rtol=1e-5, err_msg=k)
+        np.testing.assert_allclose(true[k], own[k], rtol=1e-5, err_msg=k)
 
     with pytest.raises(ValueError, match="same outputs"):
-        loss_terms(model, batches, edit=lambda p: {"body_pose": p["body_pose"]}, **kw)
+        loss_terms(model, batches, edits={"bad": lambda p: {"body_pose": p["body_pose"]}}, **kw)
+    with pytest.raises(ValueError, match="not a name for an edit"):
+        loss_terms(model, batches, edits={"people": None}, **kw)
     with pytest.raises(ValueError, match="at least one batch"):
         loss_terms(model, [], **kw)
