@@ -16,11 +16,16 @@ def project(points: np.ndarray, focal, princpt) -> np.ndarray:
 
 
 def render_mesh(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, focal, princpt, *,
-                color=(0.55, 0.7, 0.95), alpha: float = 0.85) -> np.ndarray:
+                color=(0.55, 0.7, 0.95), alpha: float = 0.85, face_colors=None) -> np.ndarray:
     """Draw the Lambert-shaded mesh over ``image`` (H, W, 3 uint8 RGB); returns a new uint8 image.
 
-    vertices (V, 3) in camera space (metres, z > 0 in front of the camera), faces (F, 3).
+    vertices (V, 3) in camera space (metres, z > 0 in front of the camera), faces (F, 3); ``color``: RGB in
+    [0, 1] of every face, or ``face_colors`` (F, 3) in [0, 1]: one colour per face instead.
     """
+    if face_colors is not None:
+        face_colors = np.asarray(face_colors, np.float64)
+        if face_colors.shape != (len(faces), 3):
+            raise ValueError(f"face_colors: shape {face_colors.shape}, expected ({len(faces)}, 3), one RGB per face")
     out = image.copy()
     layer = image.copy()
     tri = vertices[faces]  # (F, 3, 3)
@@ -33,11 +38,12 @@ def render_mesh(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, foca
     visible = np.isfinite(px).all(-1) & (np.abs(px) < 1e5).all(-1)  # off-screen by far, or degenerate
     in_front = (tri[:, :, 2] > 1e-3).all(-1) & visible[faces].all(-1)
     order = np.argsort(-tri[:, :, 2].mean(-1))
-    base = np.asarray(color) * 255.0
+    base = (np.broadcast_to(np.asarray(color, np.float64), (len(faces), 3)) if face_colors is None
+            else face_colors) * 255.0
     pts = np.round(np.where(visible[:, None], px, 0.0)[faces] * 16).astype(np.int32)  # 4 sub-pixel bits
     for i in order:
         if in_front[i]:
-            cv2.fillConvexPoly(layer, pts[i], tuple(float(c) for c in base * shade[i]), cv2.LINE_AA, shift=4)
+            cv2.fillConvexPoly(layer, pts[i], tuple(float(c) for c in base[i] * shade[i]), cv2.LINE_AA, shift=4)
     mask = np.any(layer != image, axis=-1, keepdims=True)
     out = np.where(mask, (alpha * layer + (1 - alpha) * image).astype(np.uint8), image)
     return out

@@ -87,7 +87,18 @@ LOSS_TERM_PEOPLE = 256
 #: ``main``'s arguments that define a comparison's setting: a stored curve belongs in an ``out`` folder only where
 #: they all agree (``restore_curves``)
 SETTING_ARGS = ("steps", "batch_size", "lr", "preset", "num_train", "num_val", "data_seed", "eval_every", "bn",
-                "feature_bn", "rotation_init", "fp_init", "pose_loss", "root_pose_weight", "boxnet", "body_hw")
+                "feature_bn", "rotation_init", "fp_init", "pose_loss", "root_pose_weight", "boxnet", "body_hw",
+                "appearance")
+#: the value of a ``SETTING_ARGS`` entry in a report written before that entry existed
+SETTING_BEFORE = {"appearance": "plain"}
+
+
+def data_dir(out: str, appearance: str, people: int | None = None) -> str:
+    """The generated people of a comparison in ``out``: ``data`` (``data_diagnose<people>`` for the fresh ones of
+    ``--diagnose-people``), with ``_<appearance>`` appended unless it is ``"plain"`` (the first version's), so
+    that another appearance never regenerates over the people an earlier comparison's runs were trained on."""
+    name = "data" if people is None else f"data_diagnose{people}"
+    return os.path.join(out, name if appearance == "plain" else f"{name}_{appearance}")
 
 
 def restore_curves(reports, out: str, setting: dict) -> list:
@@ -132,8 +143,8 @@ def _read_report(report: str, setting: dict) -> tuple:
     if not (isinstance(data, dict) and isinstance(data.get("methods"), dict) and isinstance(data.get("args"), dict)):
         raise ValueError(f"--restore-curves {report}: not a comparison report (no 'methods' and 'args')")
     stored = data["args"]
-    differ = [f"{k} {stored.get(k)!r} there, {setting[k]!r} here" for k in SETTING_ARGS
-              if _setting_value(stored.get(k)) != _setting_value(setting[k])]
+    differ = [f"{k} {stored.get(k, SETTING_BEFORE.get(k))!r} there, {setting[k]!r} here" for k in SETTING_ARGS
+              if _setting_value(stored.get(k, SETTING_BEFORE.get(k))) != _setting_value(setting[k])]
     if differ:
         raise ValueError(f"--restore-curves {report}: made with another setting: {'; '.join(differ)}")
     for method, entry in data["methods"].items():
@@ -171,6 +182,7 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
         curve, stored_ips = stored["points"], stored.get("images_per_second")
     if report_only:
         return {"curve": curve, "images_per_second": stored_ips} if curve else None
+    _check_same_people(where, data)
     start = _committed_step(where)
     curve = [p for p in curve if p["step"] <= start]  # resuming: drop the points past the checkpoint
     tf.keras.backend.clear_session()
@@ -211,6 +223,20 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
     return {"curve": curve, "images_per_second": ips, "minutes_this_session": (time.perf_counter() - t) / 60}
 
 
+def _check_same_people(where: str, data: str) -> None:
+    """ValueError when the run in ``where`` was trained on another generated set than ``data`` (e.g. another
+    ``--appearance`` in the same ``--out``): continuing it would mix two sets in one run. Compared by folder
+    name, so a comparison folder that was moved or copied still resumes."""
+    path = os.path.join(where, "run.json")
+    if not os.path.isfile(path):
+        return
+    with open(path) as f:
+        stored = json.load(f).get("data_dir")
+    if stored and os.path.basename(os.path.normpath(stored)) != os.path.basename(os.path.normpath(data)):
+        raise ValueError(f"{where} was trained on {stored}, not on {data} (another --appearance?): choose another "
+                         "--out for this setting")
+
+
 def check_arguments(*, bn: str, seeds: list, diagnose: bool, diagnose_people: int | None) -> None:
     """``compare``'s checks of its arguments, before anything is written: ``ValueError`` naming the problem."""
     if bn not in ("precise", "moving"):
@@ -228,7 +254,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
             rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole",
             body_hw: tuple | None = None, root_pose_weight: float = 0.0, diagnose: bool = False,
-            diagnose_people: int | None = None, boxnet: str | None = None) -> dict:
+            diagnose_people: int | None = None, boxnet: str | None = None, appearance: str = "plain") -> dict:
     """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
     {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
     same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
@@ -246,7 +272,9 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     with the data seed ``data_seed + DIAGNOSE_SEED_OFFSET`` into ``<out>/data_diagnose<N>``, from the same
     distribution but not among the training or the curves' people. Evaluating is cheap next to training, so
     more people narrow the intervals over the people at almost no cost; the seed spread they do not touch.
-    Recorded as ``"diagnose_people": {"count", "data_seed"}``."""
+    Recorded as ``"diagnose_people": {"count", "data_seed"}``.
+    ``appearance``: how the generated people are drawn (``data.synthetic.APPEARANCES``; ``"front"`` colours the
+    body's front so that the sign of its yaw is visible), in folders of their own (:func:`data_dir`)."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
@@ -262,8 +290,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         return {"control": None, "median_mesh_control": None, "true_root_oracle": None, "methods": {}}  # nothing
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
-    data = generate(os.path.join(out, "data"), smplx_model=smplx, num_train=num_train, num_val=num_val,
-                    seed=data_seed)
+    data = generate(data_dir(out, appearance), smplx_model=smplx, num_train=num_train, num_val=num_val,
+                    seed=data_seed, appearance=appearance)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
     cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init, fp_init=fp_init,
                               body_hw=tuple(body_hw) if body_hw else PRESETS[preset].body_hw, boxnet=boxnet)
@@ -285,8 +313,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         people = val_people
         if diagnose_people:
             fresh_seed = data_seed + DIAGNOSE_SEED_OFFSET
-            fresh = generate(os.path.join(out, f"data_diagnose{diagnose_people}"), smplx_model=smplx, num_train=1,
-                             num_val=diagnose_people, seed=fresh_seed)
+            fresh = generate(data_dir(out, appearance, diagnose_people), smplx_model=smplx, num_train=1,
+                             num_val=diagnose_people, seed=fresh_seed, appearance=appearance)
             people = load_people("synthetic", fresh, "validation")
             extra["diagnose_people"] = {"count": len(people), "data_seed": fresh_seed}
         extra["median_mesh_parts"] = _add_final_diagnostics(results, out=out, smplx=smplx, calib=calib,
@@ -870,6 +898,7 @@ def main(argv=None) -> int:
     import argparse
 
     from bidrn_tf.cli import add_budget_arguments, add_scratch_switches, model_switches, positive_int
+    from bidrn_tf.data.synthetic import APPEARANCES
     from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.models.backbones import METHODS
 
@@ -894,6 +923,10 @@ def main(argv=None) -> int:
     ap.add_argument("--diagnose-people", type=positive_int, metavar="N",
                     help="with --diagnose: measure the final weights on N fresh generated validation people instead "
                          "of the curves' --num-val (narrower intervals over the people, at the cost of evaluating)")
+    ap.add_argument("--appearance", default="plain", choices=APPEARANCES,
+                    help="how the generated people are drawn: plain (one colour, the first version: the sign of the "
+                         "body's yaw is nearly invisible) or front (the body's front in a second colour); each in "
+                         "its own data folder under --out")
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
     try:
@@ -910,11 +943,16 @@ def main(argv=None) -> int:
             return 2
         print(f"restored the curves of {', '.join(f'{m} seed {s}' for m, s in restored) or 'no run'} "
               f"from {', '.join(args.restore_curves)}")
-    result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr,
-                     preset=args.preset, num_train=args.num_train, num_val=args.num_val, seeds=args.seeds,
-                     data_seed=args.data_seed, bn=args.bn, out=args.out,
-                     report_only=args.report_only, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
-                     diagnose=args.diagnose, diagnose_people=args.diagnose_people, **model_switches(args))
+    try:
+        result = compare(args.methods, steps=args.steps, eval_every=args.eval_every, batch_size=args.batch_size,
+                         lr=args.lr, preset=args.preset, num_train=args.num_train, num_val=args.num_val,
+                         seeds=args.seeds, data_seed=args.data_seed, bn=args.bn, out=args.out,
+                         report_only=args.report_only, pose_loss=args.pose_loss,
+                         root_pose_weight=args.root_pose_weight, diagnose=args.diagnose,
+                         diagnose_people=args.diagnose_people, appearance=args.appearance, **model_switches(args))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not result["methods"]:
         print(f"error: no run of {args.methods} x seeds {args.seeds} has an evaluated point in {args.out}",
               file=sys.stderr)
@@ -923,7 +961,8 @@ def main(argv=None) -> int:
             f"steps x batch {args.batch_size}, Adam {args.lr:g} (x0.1 at 70 % and 90 %), preset {args.preset}"
             f"{f' with a {args.body_hw[0]}x{args.body_hw[1]} body input' if args.body_hw else ''}"
             f"{f', BoxNet {args.boxnet} for every method' if args.boxnet else ''}, "
-            f"{args.num_train} training persons (data seed {args.data_seed}), training seeds "
+            f"{args.num_train} training persons (data seed {args.data_seed}"
+            f"{', the body front in a second colour' if args.appearance == 'front' else ''}), training seeds "
             f"{', '.join(map(str, args.seeds))}, BatchNorm statistics: {args.bn}"
             f"{', head-input BatchNorm' if args.feature_bn else ''}, rotation heads start at "
             f"{'the rest pose' if args.rotation_init == 'rest' else 'random rotations (Hand4Whole)'}, pose loss on "

@@ -14,6 +14,18 @@ Sampling (all from ``numpy.random.default_rng(seed)``): upright person facing th
 betas and expression N(0, 1); distance 4-7 m, placed so the whole body is in view; focal 1000-1400 px
 (720p), principal point at the image centre (within 20 px). Backgrounds: a colour gradient with random
 rectangles, circles and noise. Generating again with the same arguments reuses the files on disk.
+
+``appearance`` (``APPEARANCES``; a choice of this package, the paper's data are photographs):
+
+* ``"plain"`` (the default, and every result under ``docs/`` up to 2026-12-05): the mesh in one colour. The
+  stand-in model is a mannequin without a face or clothes, so its front and back look alike; a body turned
+  by +yaw then projects almost like the one turned by -yaw seen from behind, and the sign of the yaw is
+  nearly invisible (a full-precision ResNet-18 trained on nothing but the yaw does not beat predicting 0;
+  ``docs/EXPERIMENTS.md``, section 10).
+* ``"front"``: the body's front (the faces whose outward normal in the rest pose is within 60 degrees of the
+  direction the body faces) in a second, contrasting colour, as a face and a shirt front mark it on a
+  photographed person. Same people, cameras and backgrounds as ``"plain"`` for the same seed; only the
+  colours differ.
 Images are written atomically; the annotation files last, so an interrupted run leaves no usable-looking
 half dataset (it is regenerated).
 """
@@ -30,6 +42,7 @@ from bidrn_tf.fileio import write_atomic
 from bidrn_tf.smplx.joints import PARAM_SIZES
 
 VERSION = 1
+APPEARANCES = ("plain", "front")
 IMAGE_HW = (720, 1280)
 _SCALE_4K = 3.0  # AGORA annotations are in 3840x2160 pixels
 
@@ -90,13 +103,41 @@ def place(rng, verts0: np.ndarray, focal, image_hw, depth=(4.0, 7.0)) -> np.ndar
     return (np.array([xy[0], xy[1], z]) - pelvis).astype(np.float32)
 
 
-def draw(rng, verts: np.ndarray, faces: np.ndarray, focal, princpt, image_hw) -> np.ndarray:
-    """(H, W, 3) uint8: the mesh in one random colour, Lambert-shaded, over a random background."""
+def front_faces(v_template: np.ndarray, faces: np.ndarray, *, cos_limit: float = 0.5) -> np.ndarray:
+    """(F,) bool: the faces on the body's front, those whose outward normal in the rest pose ``v_template``
+    (V, 3; model axes, facing +z) has a z component above ``cos_limit`` (0.5: within 60 degrees of +z).
+    Outward whatever the file's winding: the normals are turned so that the mesh's signed volume is
+    positive (the stand-in model winds its faces inward, the real SMPL-X outward)."""
+    tri = np.asarray(v_template, np.float64)[np.asarray(faces)]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    volume = float(np.einsum("fi,fi->", tri[:, 0], cross)) / 6.0
+    normals = cross * np.sign(volume or 1.0)
+    return normals[:, 2] > cos_limit * np.linalg.norm(normals, axis=1)
+
+
+def _contrasting(rng, color, *, min_difference: float = 0.3) -> np.ndarray:
+    """A random colour in [0.3, 0.95]^3 that differs from ``color`` by at least ``min_difference`` in one channel."""
+    while True:
+        other = rng.uniform(0.3, 0.95, 3)
+        if np.abs(other - np.asarray(color)).max() >= min_difference:
+            return other
+
+
+def draw(rng, verts: np.ndarray, faces: np.ndarray, focal, princpt, image_hw, *, front=None,
+         front_rng=None) -> np.ndarray:
+    """(H, W, 3) uint8: the mesh in one random colour, Lambert-shaded, over a random background; with ``front``
+    ((F,) bool, :func:`front_faces`) those faces in a second, contrasting colour drawn from ``front_rng`` (a
+    generator of its own, so that ``rng`` makes the same images' cameras and backgrounds either way)."""
     from bidrn_tf.render import render_mesh
 
     image = _background(rng, image_hw)
     color = tuple(rng.uniform(0.3, 0.95, 3))
-    return render_mesh(image, verts, faces, focal, princpt, color=color, alpha=1.0)
+    if front is None:
+        return render_mesh(image, verts, faces, focal, princpt, color=color, alpha=1.0)
+    if front_rng is None:
+        raise ValueError("draw: front needs front_rng, the generator of the second colours")
+    colors = np.where(np.asarray(front)[:, None], _contrasting(front_rng, color)[None], np.asarray(color)[None])
+    return render_mesh(image, verts, faces, focal, princpt, face_colors=colors, alpha=1.0)
 
 
 def box(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
@@ -106,8 +147,10 @@ def box(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
 
 
 def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
-             progress: bool = True) -> str:
+             progress: bool = True, appearance: str = "plain") -> str:
     """Write (or reuse) the synthetic dataset in ``out_dir``; returns ``out_dir``. See module docstring."""
+    if appearance not in APPEARANCES:
+        raise ValueError(f"appearance={appearance!r}: expected one of {', '.join(APPEARANCES)}")
     from bidrn_tf.render import project
     from bidrn_tf.smplx import SMPLXLayer
     from bidrn_tf.smplx.model_file import load
@@ -115,6 +158,8 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
 
     key = {"version": VERSION, "seed": seed, "num_train": num_train, "num_val": num_val,
            "smplx_model_sha256": _file_digest(smplx_model)}
+    if appearance != "plain":
+        key["appearance"] = appearance  # "plain" sets keep the key of the first version, so their caches stay valid
     meta_path = os.path.join(out_dir, "synthetic.json")
     if os.path.isfile(meta_path):
         with open(meta_path) as f:
@@ -131,6 +176,8 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
     arrays = load(smplx_model)
     hands = hand_vertex_ids(arrays)
     face = face_vertex_ids(arrays)
+    front = front_faces(arrays.v_template, layer.faces) if appearance == "front" else None
+    front_rng = np.random.default_rng([seed, 1])  # the second colours only: rng's draws are those of "plain"
     splits = {"train": num_train, "validation": num_val}
     iterator = [(s, i) for s, n in splits.items() for i in range(n)]
     if progress:
@@ -151,7 +198,7 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
         princpt = (np.array([w / 2, h / 2]) + rng.uniform(-20, 20, 2)).astype(np.float32)
         transl = place(rng, meshes[split][i], focal, IMAGE_HW)
         verts = meshes[split][i] + transl
-        image = draw(rng, verts, layer.faces, focal, princpt, IMAGE_HW)
+        image = draw(rng, verts, layer.faces, focal, princpt, IMAGE_HW, front=front, front_rng=front_rng)
         px = project(verts, focal, princpt)
         name = f"images_1280x720/{split}/syn_{i:05d}.png"
         ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))

@@ -20,6 +20,8 @@
 * :func:`mean_rotation_bias`, :func:`without_offset`, :func:`with_mean_joints`, :func:`params_metrics`: a model's
   systematic offset per joint (the mean of its rotations against the training people's mean), and its meshes
   scored again with the offset removed, or with the offset joints set to that mean - what the offset costs;
+* :func:`body_yaw`: the body's turn about the vertical from its root rotation (``apps.yaw_probe``: can the turn
+  be learned from the images at all);
 * :func:`loss_terms`: the training loss term by term on a model's outputs, or on its parameters edited (e.g. the
   offset removed) - which terms hold an offset;
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.
@@ -269,6 +271,17 @@ def mean_rotations(truth: dict) -> dict:
         out[k] = np.concatenate([Rotation.from_rotvec(joints[:, j]).mean().as_rotvec()
                                  for j in range(joints.shape[1])])[None]
     return out
+
+
+def body_yaw(root_pose) -> np.ndarray:
+    """(N,) degrees: the turn of each body about the vertical, from its root rotation (N, 3) axis-angle in
+    camera axes (y down, z forward): the angle of the body's forward axis (the model's +z) seen from above,
+    0 facing the camera, positive when it faces the camera's +x. A mirrored person (``flip_pose``) has the
+    opposite yaw."""
+    from scipy.spatial.transform import Rotation
+
+    forward = Rotation.from_rotvec(np.asarray(root_pose, np.float64).reshape(-1, 3)).apply([0.0, 0.0, 1.0])
+    return np.degrees(np.arctan2(forward[:, 0], -forward[:, 2]))
 
 
 def up_axis_tilt(pred_root, true_root) -> float:

@@ -96,7 +96,7 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     out = str(tmp_path / "cmp")
     assert app.main(["--methods", "fp", "--out", out, "--feature-bn", "--rotation-init", "rest", "--pose-loss",
                      "matrix", "--fp-init", "he", "--body-hw", "128", "96", "--root-pose-weight", "2",
-                     "--diagnose", "--boxnet", "fp"]) == 2  # no table
+                     "--diagnose", "--boxnet", "fp", "--appearance", "front"]) == 2  # no table
     assert app.main(["--methods", "fp", "--out", out, "--seeds", "1", "2", "--data-seed", "3"]) == 2
     switched, default = seen
     assert (switched["seeds"], switched["data_seed"]) == ([0], 0)
@@ -109,6 +109,7 @@ def test_cli_switches_reach_compare(tmp_path, monkeypatch):
     assert (switched["body_hw"], "body_hw" in default) == ((128, 96), False)  # default: the preset's
     assert (switched["boxnet"], "boxnet" in default) == ("fp", False)  # default: the paper's per method
     assert (switched["diagnose"], default["diagnose"]) == (True, False)
+    assert (switched["appearance"], default["appearance"]) == ("front", "plain")
     assert app.main(["--methods", "fp", "--out", out, "--rotations"]) == 2  # the older name of --diagnose
     assert seen[-1]["diagnose"] is True
     with pytest.raises(SystemExit):
@@ -438,7 +439,7 @@ def _setting(**change):
     setting = dict.fromkeys(SETTING_ARGS)
     setting.update(steps=100, batch_size=8, lr=1e-3, preset="tiny", num_train=8, num_val=2, data_seed=0,
                    eval_every=50, bn="precise", feature_bn=True, rotation_init="rest", fp_init="he",
-                   pose_loss="geodesic", root_pose_weight=1.0)
+                   pose_loss="geodesic", root_pose_weight=1.0, appearance="plain")
     return {**setting, **change}
 
 
@@ -540,6 +541,39 @@ def test_curves_of_another_setting_are_refused_before_anything_is_written(tmp_pa
         with pytest.raises(ValueError, match="method 'bidrn' has no 'runs' mapping each seed"):
             restore_curves(str(tmp_path / "bad.json"), str(out), _setting())
     assert not out.exists()
+
+
+def test_reports_from_before_appearance_are_plain_and_runs_keep_their_people(tmp_path):
+    """A report written before ``appearance`` was a setting restores into a plain comparison and is refused by a
+    front one; each appearance has its own data folders; a run trained on one set is not continued on another
+    (moving the comparison folder is not a change of set)."""
+    import json
+
+    from bidrn_tf.apps.compare import _check_same_people, data_dir, restore_curves
+
+    report = _report(tmp_path, _setting())
+    data = json.loads(open(report).read())
+    del data["args"]["appearance"]
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert sorted(restore_curves(str(tmp_path / "old.json"), str(tmp_path / "plain"), _setting())) == [
+        ("bidrn", 0), ("fp", 0), ("fp", 1)]
+    with pytest.raises(ValueError, match="appearance 'plain' there, 'front' here"):
+        restore_curves(str(tmp_path / "old.json"), str(tmp_path / "front"), _setting(appearance="front"))
+    assert not (tmp_path / "front").exists()
+
+    out = str(tmp_path / "cmp")
+    assert data_dir(out, "plain") == os.path.join(out, "data")
+    assert data_dir(out, "front") == os.path.join(out, "data_front")
+    assert data_dir(out, "front", 512) == os.path.join(out, "data_diagnose512_front")
+    assert data_dir(out, "plain", 512) == os.path.join(out, "data_diagnose512")
+    where = run_dir(out, "fp", 0)
+    _check_same_people(where, data_dir(out, "front"))  # no run yet
+    os.makedirs(where)
+    with open(os.path.join(where, "run.json"), "w") as f:
+        json.dump({"method": "fp", "data_dir": "/elsewhere/cmp/data"}, f)
+    _check_same_people(where, data_dir(out, "plain"))  # the same set, in a folder since moved
+    with pytest.raises(ValueError, match="was trained on /elsewhere/cmp/data, not on .*data_front"):
+        _check_same_people(where, data_dir(out, "front"))
 
 
 def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_path, monkeypatch, capsys):

@@ -436,3 +436,21 @@ def test_loss_terms_are_the_training_loss_and_score_edited_parameters(tmp_path, 
         loss_terms(model, batches, edits={"people": None}, **kw)
     with pytest.raises(ValueError, match="at least one batch"):
         loss_terms(model, [], **kw)
+
+
+def test_body_yaw_is_the_turn_about_the_vertical_and_a_flip_negates_it():
+    """A body turned by theta about its vertical, then brought into camera axes (half a turn about x), has yaw
+    theta whatever its small tilts about the other axes; a mirrored person (``flip_pose``) has -theta."""
+    from scipy.spatial.transform import Rotation
+
+    from bidrn_tf.data.pipeline import flip_pose
+    from bidrn_tf.train.diagnostics import body_yaw
+
+    theta = np.radians([-60.0, -25.0, 0.0, 10.0, 59.0])
+    turned = Rotation.from_euler("x", np.pi) * Rotation.from_euler("y", theta)
+    np.testing.assert_allclose(body_yaw(turned.as_rotvec()), np.degrees(theta), atol=1e-9)
+    # a forward lean (about the body's own x axis, after the turn) leaves the forward axis' direction from above
+    leaned = turned * Rotation.from_euler("x", 0.2)
+    np.testing.assert_allclose(body_yaw(leaned.as_rotvec()), np.degrees(theta), atol=1e-9)
+    np.testing.assert_allclose(body_yaw(flip_pose(turned.as_rotvec().astype(np.float32))), -np.degrees(theta),
+                               atol=1e-4)

@@ -1,0 +1,166 @@
+"""Can the body's turn about the vertical (its yaw) be learned from the generated images at all?
+
+No whole-body run on the plain generated people predicts the root's yaw better than a constant
+(``docs/EXPERIMENTS.md``, sections 5, 7 and 10). :func:`probe` asks the images directly: it trains one image
+regressor (a ResNet-18 of the ``method=`` switch, global average pooling, one output) on nothing but each
+person's yaw (``train.diagnostics.body_yaw``), on the crops the whole-body model is trained on
+(``data.pipeline.make_dataset`` with its augmentation: a flip negates the yaw, an in-plane rotation barely
+moves it), and scores it on fresh people against the best constant (the median training yaw, L1's optimum).
+A dedicated regressor that cannot beat the constant says the images do not carry the turn; one that does says
+the whole-body model could learn it.
+
+Choices: L1 on yaw / 60 degrees (the generated yaws are within +-60), Adam with the rate x0.1 at 70 % and 90 %
+of the steps (as ``train``), the crops of ``epochs`` augmented epochs drawn once and cycled (so the pipeline's
+image decoding is paid once), BatchNorm moving statistics at evaluation. ``benchmarks/yaw_probe.py`` is the
+command.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+YAW_SCALE = 60.0  # degrees: the regressor's output unit (the generated yaws are within +-60)
+
+
+def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, training: bool = False,
+          seed: int = 0) -> tuple:
+    """``(images (N, H, W, 3) uint8, yaw (N,) degrees)``: every person of ``epochs`` epochs of the whole-body
+    pipeline's examples (augmented when ``training``), with the yaw of each example's root rotation."""
+    from bidrn_tf.data.pipeline import ground_truth, make_dataset
+    from bidrn_tf.train.diagnostics import body_yaw
+
+    joints = ground_truth(people, smplx_model)["joints"]
+    ds = make_dataset(people, joints, batch_size=64, training=training, input_hw=input_hw, seed=seed,
+                      epochs=epochs, drop_remainder=False)
+    images, yaws = [], []
+    for batch in ds:
+        images.append(np.round(batch["image"].numpy() * 255.0).astype(np.uint8))
+        yaws.append(body_yaw(batch["root_pose"].numpy()))
+    return np.concatenate(images), np.concatenate(yaws).astype(np.float32)
+
+
+def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
+          epochs: int = 24, steps: int = 3000, eval_every: int = 500, batch_size: int = 16, lr: float = 1e-3,
+          seed: int = 0, progress: bool = True) -> dict:
+    """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
+    "curve": [{"step", "test_mae", "test_corr", "train_mae"}]}: mean absolute yaw errors in degrees on the
+    unaugmented ``test_people`` and on the first (up to) 512 augmented training examples, and the correlation
+    of the predicted with the true test yaws; ``constant_mae``: the median training yaw's test error."""
+    import tensorflow as tf
+
+    from bidrn_tf.models.backbones import METHODS, build_resnet
+
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}: expected one of {', '.join(METHODS)}")
+    for name, value in (("epochs", epochs), ("steps", steps), ("eval_every", eval_every), ("batch_size", batch_size)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    t0 = time.perf_counter()
+    x_train, y_train = crops(train_people, smplx_model, input_hw=input_hw, epochs=epochs, training=True, seed=seed)
+    x_test, y_test = crops(test_people, smplx_model, input_hw=input_hw)
+    constant = float(np.median(y_train))
+    result = {"constant_mae": float(np.mean(np.abs(y_test - constant))), "test_yaw_std": float(np.std(y_test)),
+              "train_examples": len(x_train), "curve": []}
+    if progress:
+        print(f"yaw probe: {len(x_train)} augmented training crops, {len(x_test)} test people "
+              f"({time.perf_counter() - t0:.0f} s); the constant {constant:.1f} deg scores "
+              f"{result['constant_mae']:.1f} deg", flush=True)
+
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((*input_hw, 3))
+    features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3))(inputs)
+    output = tf.keras.layers.Dense(1)(tf.keras.layers.GlobalAveragePooling2D()(features))
+    model = tf.keras.Model(inputs, output)
+    rate = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
+        [max(int(steps * 0.7), 1), max(int(steps * 0.9), 2)], [lr, lr * 0.1, lr * 0.01])
+    model.compile(tf.keras.optimizers.Adam(rate), loss="mae")
+    data = (tf.data.Dataset.from_tensor_slices((x_train, y_train / YAW_SCALE)).shuffle(len(x_train), seed=seed)
+            .repeat().map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)).batch(batch_size))
+    seen = x_train[:512].astype(np.float32) / 255.0
+    test = x_test.astype(np.float32) / 255.0
+    done = 0
+    while done < steps:
+        chunk = min(eval_every, steps - done)
+        model.fit(data, steps_per_epoch=chunk, epochs=1, verbose=0)
+        done += chunk
+        pred = model.predict(test, batch_size=64, verbose=0)[:, 0] * YAW_SCALE
+        pred_seen = model.predict(seen, batch_size=64, verbose=0)[:, 0] * YAW_SCALE
+        corr = float(np.corrcoef(pred, y_test)[0, 1]) if np.std(pred) > 0 and len(pred) > 1 else 0.0
+        point = {"step": done, "test_mae": float(np.mean(np.abs(pred - y_test))), "test_corr": corr,
+                 "train_mae": float(np.mean(np.abs(pred_seen - y_train[:512])))}
+        result["curve"].append(point)
+        if progress:
+            print(f"  step {done}: test yaw error {point['test_mae']:.1f} deg (correlation {corr:.2f}), training "
+                  f"{point['train_mae']:.1f}; {time.perf_counter() - t0:.0f} s", flush=True)
+    return result
+
+
+def format_report(result: dict, *, appearance: str, args: dict) -> str:
+    """Markdown: the setting, the constant and the curve."""
+    rows = "\n".join(f"| {p['step']} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | {p['train_mae']:.1f} |"
+                     for p in result["curve"])
+    last = result["curve"][-1]
+    return (f"# Yaw probe, {appearance} generated people (NOT AGORA / EHF)\n\n"
+            f"A {args['method']} ResNet-18 regressing only the body's yaw from the whole-body pipeline's "
+            f"{args['input_hw'][0]}x{args['input_hw'][1]} crops: {args['num_train']} training people "
+            f"({result['train_examples']} augmented crops), {args['num_test']} fresh test people, {args['steps']} "
+            f"steps x batch {args['batch_size']}, Adam {args['lr']:g}, seed {args['seed']}. Test yaw spread "
+            f"{result['test_yaw_std']:.1f} deg; the best constant scores **{result['constant_mae']:.1f} deg**.\n\n"
+            "| step | test yaw error (deg) | correlation with the truth | training yaw error (deg) |\n"
+            "|---|---|---|---|\n" + rows +
+            f"\n\nAt the end: {last['test_mae']:.1f} deg against the constant's {result['constant_mae']:.1f} "
+            f"({last['test_mae'] - result['constant_mae']:+.1f}).\n")
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    from bidrn_tf.apps.compare import DIAGNOSE_SEED_OFFSET, data_dir
+    from bidrn_tf.cli import positive_int
+    from bidrn_tf.data import load_people
+    from bidrn_tf.data.synthetic import APPEARANCES, generate
+    from bidrn_tf.fileio import write_report
+    from bidrn_tf.models.backbones import METHODS
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
+
+    ap = argparse.ArgumentParser(description="Can a network learn the body's yaw from the generated images? A "
+                                             "ResNet-18 trained on the yaw alone, against the best constant")
+    ap.add_argument("--appearance", default="plain", choices=APPEARANCES)
+    ap.add_argument("--out", default="out/yaw_probe",
+                    help="folder of the generated people (a comparison's --out reuses its people) and the report")
+    ap.add_argument("--num-train", type=positive_int, default=512)
+    ap.add_argument("--num-test", type=positive_int, default=512, help="fresh people (compare's diagnose seed)")
+    ap.add_argument("--data-seed", type=int, default=0)
+    ap.add_argument("--method", default="fp", choices=METHODS)
+    ap.add_argument("--input-hw", type=positive_int, nargs=2, default=[128, 96], metavar=("H", "W"))
+    ap.add_argument("--epochs", type=positive_int, default=24, help="augmented epochs of crops drawn once")
+    ap.add_argument("--steps", type=positive_int, default=3000)
+    ap.add_argument("--eval-every", type=positive_int, default=500)
+    ap.add_argument("--batch-size", type=positive_int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if min(args.input_hw) < 32:
+        print(f"error: --input-hw {args.input_hw}: sides of at least 32 pixels (one ResNet feature cell)",
+              file=sys.stderr)
+        return 2
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    smplx = model_or_stand_in(None, out)
+    train_dir = generate(data_dir(out, args.appearance), smplx_model=smplx, num_train=args.num_train, num_val=32,
+                         seed=args.data_seed, appearance=args.appearance)
+    test_dir = generate(data_dir(out, args.appearance, args.num_test), smplx_model=smplx, num_train=1,
+                        num_val=args.num_test, seed=args.data_seed + DIAGNOSE_SEED_OFFSET,
+                        appearance=args.appearance)
+    result = probe(load_people("synthetic", train_dir, "train"), load_people("synthetic", test_dir, "validation"),
+                   smplx, method=args.method, input_hw=tuple(args.input_hw), epochs=args.epochs, steps=args.steps,
+                   eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    settings = {**vars(args), "input_hw": list(args.input_hw)}
+    report = format_report(result, appearance=args.appearance, args=settings)
+    print("\n" + report)
+    write_report(os.path.join(out, f"yaw_probe_{args.appearance}"), {**result, "args": settings}, report)
+    return 0
