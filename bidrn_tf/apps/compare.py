@@ -502,17 +502,20 @@ def _rotation_sentence(result: dict) -> str:
     for method, seed, run in _runs(result):
         e = run.get("rotations")
         if e:
+            yaw = e.get("root_yaw")  # reports written before 2026-12-05 have none
+            yaw_cell = f"{yaw['model']:.1f} / {yaw['constant']:.1f}" if yaw else "-"
             rows += (f"| {method} | {seed} | {e['model']['root_pose']:.1f} / {e['constant']['root_pose']:.1f} | "
-                     f"{e['root_tilt']['model']:.1f} / {e['root_tilt']['constant']:.1f} | "
+                     f"{e['root_tilt']['model']:.1f} / {e['root_tilt']['constant']:.1f} | {yaw_cell} | "
                      f"{e['model']['body_pose']:.1f} / {e['constant']['body_pose']:.1f} | "
                      f"{e['spread']['root_pose']:.1f} | {e['spread']['body_pose']:.1f} |\n")
     if not rows:
         return ""
     return ("\nRotation errors of the final weights on the validation people (degrees: the mean angle between the "
             "predicted and the true rotation; the constant: each joint's mean rotation over the training people; "
-            "tilt: of the body's up axis; spread: the predictions against their own mean):\n\n"
-            "| method | seed | root: model / constant | root tilt: model / constant | body: model / constant "
-            "| root spread | body spread |\n|---|---|---|---|---|---|---|\n" + rows)
+            "tilt: of the body's up axis; yaw: its turn about the vertical; spread: the predictions against their "
+            "own mean):\n\n"
+            "| method | seed | root: model / constant | root tilt: model / constant | root yaw: model / constant "
+            "| body: model / constant | root spread | body spread |\n|---|---|---|---|---|---|---|---|\n" + rows)
 
 
 def _runs(result: dict):

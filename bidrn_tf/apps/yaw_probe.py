@@ -10,7 +10,8 @@ A dedicated regressor that cannot beat the constant says the images do not carry
 the whole-body model could learn it.
 
 Choices: L1 on yaw / 60 degrees (the generated yaws are within +-60), Adam with the rate x0.1 at 70 % and 90 %
-of the steps (as ``train``), the crops of ``epochs`` augmented epochs drawn once and cycled (so the pipeline's
+of the steps (as ``train``), He-normal full-precision convolutions (``fp_init="he"``, the comparison's setting:
+with Hand4Whole's N(0, 1e-3) an Adam step of 1e-3 is as large as the weights themselves), the crops of ``epochs`` augmented epochs drawn once and cycled (so the pipeline's
 image decoding is paid once), BatchNorm moving statistics at evaluation. ``benchmarks/yaw_probe.py`` is the
 command.
 """
@@ -44,7 +45,7 @@ def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, trai
 
 def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
           epochs: int = 24, steps: int = 3000, eval_every: int = 500, batch_size: int = 16, lr: float = 1e-3,
-          seed: int = 0, progress: bool = True) -> dict:
+          seed: int = 0, fp_init: str = "he", progress: bool = True) -> dict:
     """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
     "curve": [{"step", "test_mae", "test_corr", "train_mae"}]}: mean absolute yaw errors in degrees on the
     unaugmented ``test_people`` and on the first (up to) 512 augmented training examples, and the correlation
@@ -72,7 +73,7 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
     inputs = tf.keras.Input((*input_hw, 3))
-    features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3))(inputs)
+    features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3), fp_init=fp_init)(inputs)
     output = tf.keras.layers.Dense(1)(tf.keras.layers.GlobalAveragePooling2D()(features))
     model = tf.keras.Model(inputs, output)
     rate = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
@@ -108,7 +109,8 @@ def format_report(result: dict, *, appearance: str, args: dict) -> str:
             f"A {args['method']} ResNet-18 regressing only the body's yaw from the whole-body pipeline's "
             f"{args['input_hw'][0]}x{args['input_hw'][1]} crops: {args['num_train']} training people "
             f"({result['train_examples']} augmented crops), {args['num_test']} fresh test people, {args['steps']} "
-            f"steps x batch {args['batch_size']}, Adam {args['lr']:g}, seed {args['seed']}. Test yaw spread "
+            f"steps x batch {args['batch_size']}, Adam {args['lr']:g}, full-precision convs {args['fp_init']}, "
+            f"seed {args['seed']}. Test yaw spread "
             f"{result['test_yaw_std']:.1f} deg; the best constant scores **{result['constant_mae']:.1f} deg**.\n\n"
             "| step | test yaw error (deg) | correlation with the truth | training yaw error (deg) |\n"
             "|---|---|---|---|\n" + rows +
@@ -125,6 +127,7 @@ def main(argv=None) -> int:
     from bidrn_tf.data.synthetic import APPEARANCES, generate
     from bidrn_tf.fileio import write_report
     from bidrn_tf.models.backbones import METHODS
+    from bidrn_tf.nn.layers import FP_CONV_INITS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     ap = argparse.ArgumentParser(description="Can a network learn the body's yaw from the generated images? A "
@@ -143,6 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=positive_int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fp-init", default="he", choices=FP_CONV_INITS,
+                    help="full-precision convs: He-normal (default, as the comparison) or hand4whole's N(0, 1e-3)")
     args = ap.parse_args(argv)
     if min(args.input_hw) < 32:
         print(f"error: --input-hw {args.input_hw}: sides of at least 32 pixels (one ResNet feature cell)",
@@ -158,7 +163,8 @@ def main(argv=None) -> int:
                         appearance=args.appearance)
     result = probe(load_people("synthetic", train_dir, "train"), load_people("synthetic", test_dir, "validation"),
                    smplx, method=args.method, input_hw=tuple(args.input_hw), epochs=args.epochs, steps=args.steps,
-                   eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+                   eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                   fp_init=args.fp_init)
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)

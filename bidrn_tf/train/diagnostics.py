@@ -20,7 +20,7 @@
 * :func:`mean_rotation_bias`, :func:`without_offset`, :func:`with_mean_joints`, :func:`params_metrics`: a model's
   systematic offset per joint (the mean of its rotations against the training people's mean), and its meshes
   scored again with the offset removed, or with the offset joints set to that mean - what the offset costs;
-* :func:`body_yaw`: the body's turn about the vertical from its root rotation (``apps.yaw_probe``: can the turn
+* :func:`body_yaw`, :func:`yaw_error`: the body's turn about the vertical from its root rotation (``apps.yaw_probe``: can the turn
   be learned from the images at all);
 * :func:`loss_terms`: the training loss term by term on a model's outputs, or on its parameters edited (e.g. the
   offset removed) - which terms hold an offset;
@@ -295,18 +295,29 @@ def up_axis_tilt(pred_root, true_root) -> float:
     return float(np.degrees(np.mean(np.arccos(np.clip((up_pred * up_true).sum(-1), -1.0, 1.0)))))
 
 
+def yaw_error(pred_root, true_root) -> float:
+    """Mean absolute difference in degrees between the :func:`body_yaw` of the predicted and of the true root
+    rotations, (N, 3) axis-angle each, wrapped to [-180, 180): the part of a root error that turns the body about
+    its vertical (which a tilt error leaves out)."""
+    diff = body_yaw(pred_root) - body_yaw(true_root)
+    return float(np.mean(np.abs((diff + 180.0) % 360.0 - 180.0)))
+
+
 def rotation_errors(pred: dict, truth: dict, reference: dict) -> dict:
     """How far a model's rotations are from the truth, beside a constant: {"model": {part: deg}, "constant":
     {part: deg} (each joint's mean rotation over ``reference``, e.g. the training people), "spread": {part:
     deg} (the predictions against their own per-joint mean: how much the output moves at all), "root_tilt":
-    {"model": deg, "constant": deg} (:func:`up_axis_tilt`)}. All {part: (N, 3K) axis-angle}."""
+    {"model": deg, "constant": deg} (:func:`up_axis_tilt`), "root_yaw": {"model": deg, "constant": deg}
+    (:func:`yaw_error`)}. All {part: (N, 3K) axis-angle}."""
     n = len(truth[POSE_OUTPUTS[0]])
     constant = {k: np.repeat(v, n, 0) for k, v in mean_rotations(reference).items()}
     own = {k: np.repeat(v, n, 0) for k, v in mean_rotations(pred).items()}
     return {"model": pose_angles(pred, truth), "constant": pose_angles(constant, truth),
             "spread": pose_angles(pred, own),
             "root_tilt": {"model": up_axis_tilt(pred["root_pose"], truth["root_pose"]),
-                          "constant": up_axis_tilt(constant["root_pose"], truth["root_pose"])}}
+                          "constant": up_axis_tilt(constant["root_pose"], truth["root_pose"])},
+            "root_yaw": {"model": yaw_error(pred["root_pose"], truth["root_pose"]),
+                         "constant": yaw_error(constant["root_pose"], truth["root_pose"])}}
 
 
 # a joint whose mean predicted rotation is further than this from the training people's mean is "offset"

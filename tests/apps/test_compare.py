@@ -372,6 +372,8 @@ def test_compare_trains_evaluates_and_diagnoses_end_to_end(tmp_path):
     expected = np.degrees((truth * mean.inv()).magnitude().mean())
     assert run["rotations"]["constant"]["root_pose"] == pytest.approx(expected, abs=1e-2)
     assert all(np.isfinite(v) for part in ("model", "spread") for v in run["rotations"][part].values())
+    assert set(run["rotations"]["root_yaw"]) == {"model", "constant"} and "root yaw: model / constant" in (
+        out / "comparison.md").read_text()
     table = (out / "comparison.md").read_text()
     assert f"| fp | 0 | {run['rotations']['model']['root_pose']:.1f} / {expected:.1f} |" in table
     own, other = run["other_people"]["model"], run["other_people"]["other_people"]

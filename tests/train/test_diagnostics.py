@@ -275,7 +275,9 @@ def test_rotation_errors_of_a_constant_model_equal_the_constant_and_have_no_spre
         assert got["model"][k] == pytest.approx(got["constant"][k], abs=1e-3)
         assert got["spread"][k] < 1e-3
     assert got["root_tilt"]["model"] == pytest.approx(got["root_tilt"]["constant"], abs=1e-6)
+    assert got["root_yaw"]["model"] == pytest.approx(got["root_yaw"]["constant"], abs=1e-6)
     exact = rotation_errors(truth, truth, reference)
+    assert exact["root_yaw"]["model"] < 1e-6
     assert max(exact["model"].values()) < 1e-3 and exact["spread"]["body_pose"] > 10.0
 
 
@@ -454,3 +456,19 @@ def test_body_yaw_is_the_turn_about_the_vertical_and_a_flip_negates_it():
     np.testing.assert_allclose(body_yaw(leaned.as_rotvec()), np.degrees(theta), atol=1e-9)
     np.testing.assert_allclose(body_yaw(flip_pose(turned.as_rotvec().astype(np.float32))), -np.degrees(theta),
                                atol=1e-4)
+
+
+def test_yaw_error_sees_a_turn_about_the_body_axis_and_not_a_tip_over():
+    """The counterpart of the up-axis tilt: a turn about the body's own vertical is all yaw, a sideways tip none;
+    differences wrap (a turn of 350 degrees is 10 off)."""
+    from bidrn_tf.train.diagnostics import yaw_error
+
+    base = Rotation.from_euler("x", np.pi)
+    true = np.repeat(base.as_rotvec()[None], 2, 0)
+    turned = base * Rotation.from_euler("y", [0.3, 1.2])
+    tipped = base * Rotation.from_euler("z", [0.3, 1.2])
+    assert yaw_error(turned.as_rotvec(), true) == pytest.approx(np.degrees(0.75), abs=1e-6)
+    assert yaw_error(tipped.as_rotvec(), true) == pytest.approx(0.0, abs=1e-6)
+    around = base * Rotation.from_euler("y", [np.radians(175.0)])
+    back = base * Rotation.from_euler("y", [np.radians(-175.0)])
+    assert yaw_error(around.as_rotvec(), back.as_rotvec()) == pytest.approx(10.0, abs=1e-6)
