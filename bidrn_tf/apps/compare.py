@@ -274,7 +274,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     more people narrow the intervals over the people at almost no cost; the seed spread they do not touch.
     Recorded as ``"diagnose_people": {"count", "data_seed"}``.
     ``appearance``: how the generated people are drawn (``data.synthetic.APPEARANCES``; ``"front"`` colours the
-    body's front so that the sign of its yaw is visible), in folders of their own (:func:`data_dir`)."""
+    body's front, which marks which way it is turned), in folders of their own (:func:`data_dir`)."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import generate
@@ -927,9 +927,9 @@ def main(argv=None) -> int:
                     help="with --diagnose: measure the final weights on N fresh generated validation people instead "
                          "of the curves' --num-val (narrower intervals over the people, at the cost of evaluating)")
     ap.add_argument("--appearance", default="plain", choices=APPEARANCES,
-                    help="how the generated people are drawn: plain (one colour, the first version: the sign of the "
-                         "body's yaw is nearly invisible) or front (the body's front in a second colour); each in "
-                         "its own data folder under --out")
+                    help="how the generated people are drawn: plain (one colour, the first version) or front (the "
+                         "body's front in a second colour, which marks which way it is turned); each in its own "
+                         "data folder under --out")
     add_scratch_switches(ap)
     args = ap.parse_args(argv)
     try:

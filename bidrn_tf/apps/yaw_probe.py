@@ -1,6 +1,6 @@
 """Can the body's turn about the vertical (its yaw) be learned from the generated images at all?
 
-No whole-body run on the plain generated people predicts the root's yaw better than a constant
+The whole-body runs on the generated people predict the root rotation little or no better than a constant
 (``docs/EXPERIMENTS.md``, sections 5, 7 and 10). :func:`probe` asks the images directly: it trains one image
 regressor (a ResNet-18 of the ``method=`` switch, global average pooling, one output) on nothing but each
 person's yaw (``train.diagnostics.body_yaw``), on the crops the whole-body model is trained on
@@ -10,9 +10,11 @@ A dedicated regressor that cannot beat the constant says the images do not carry
 the whole-body model could learn it.
 
 Choices: L1 on yaw / 60 degrees (the generated yaws are within +-60), Adam with the rate x0.1 at 70 % and 90 %
-of the steps (as ``train``), He-normal full-precision convolutions (``fp_init="he"``, the comparison's setting:
-with Hand4Whole's N(0, 1e-3) an Adam step of 1e-3 is as large as the weights themselves), the crops of ``epochs`` augmented epochs drawn once and cycled (so the pipeline's
-image decoding is paid once), BatchNorm moving statistics at evaluation. ``benchmarks/yaw_probe.py`` is the
+of the steps (as ``train``), He-normal full-precision convolutions (``fp_init="he"``, the comparison's setting;
+with Hand4Whole's N(0, 1e-3) a one-off of this probe did not learn), the crops of ``epochs`` augmented epochs
+drawn once and cycled (so the pipeline's image decoding is paid once), BatchNorm moving statistics at
+evaluation. ``input_hw`` is the crop the pipeline cuts (the whole-body model cuts its image size and resizes
+the body's part, e.g. 128x96 -> 64x48 in the tiny preset). ``benchmarks/yaw_probe.py`` is the
 command.
 """
 from __future__ import annotations
@@ -168,5 +170,6 @@ def main(argv=None) -> int:
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    write_report(os.path.join(out, f"yaw_probe_{args.appearance}"), {**result, "args": settings}, report)
+    write_report(os.path.join(out, f"yaw_probe_{args.appearance}_{args.input_hw[0]}x{args.input_hw[1]}"),
+                 {**result, "args": settings}, report)
     return 0

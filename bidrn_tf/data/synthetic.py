@@ -18,14 +18,13 @@ rectangles, circles and noise. Generating again with the same arguments reuses t
 ``appearance`` (``APPEARANCES``; a choice of this package, the paper's data are photographs):
 
 * ``"plain"`` (the default, and every result under ``docs/`` up to 2026-12-05): the mesh in one colour. The
-  stand-in model is a mannequin without a face or clothes, so its front and back look alike; a body turned
-  by +yaw then projects almost like the one turned by -yaw seen from behind, and the sign of the yaw is
-  nearly invisible (a full-precision ResNet-18 trained on nothing but the yaw does not beat predicting 0;
-  ``docs/EXPERIMENTS.md``, section 10).
+  stand-in model is a mannequin without a face or clothes, whose front and back differ only in shape (the
+  feet, the shading), so which way it is turned is a subtle cue; it is there all the same (a ResNet-18
+  trained on nothing but the yaw learns it: ``apps.yaw_probe``, ``docs/EXPERIMENTS.md``, section 10).
 * ``"front"``: the body's front (the faces whose outward normal in the rest pose is within 60 degrees of the
   direction the body faces) in a second, contrasting colour, as a face and a shirt front mark it on a
-  photographed person. Same people, cameras and backgrounds as ``"plain"`` for the same seed; only the
-  colours differ.
+  photographed person: the turn made explicit. Same people, cameras and backgrounds as ``"plain"`` for the
+  same seed; only the colours differ.
 Images are written atomically; the annotation files last, so an interrupted run leaves no usable-looking
 half dataset (it is regenerated).
 """
