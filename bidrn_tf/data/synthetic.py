@@ -25,6 +25,7 @@ rectangles, circles and noise. Generating again with the same arguments reuses t
   direction the body faces) in a second, contrasting colour, as a face and a shirt front mark it on a
   photographed person: the turn made explicit. Same people, cameras and backgrounds as ``"plain"`` for the
   same seed; only the colours differ.
+
 Images are written atomically; the annotation files last, so an interrupted run leaves no usable-looking
 half dataset (it is regenerated).
 """
