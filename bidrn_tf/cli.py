@@ -106,13 +106,14 @@ def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--boxnet", default=None, choices=BOXNET_KINDS,
                     help="BoxNet kind for every method (ModelConfig.boxnet; default: the paper's, binarized for "
                          "bidrn and full precision for the other methods)")
-    ap.add_argument("--body-hw", type=_body_size, nargs=2, default=None, metavar=("H", "W"),
+    ap.add_argument("--body-hw", type=backbone_side, nargs=2, default=None, metavar=("H", "W"),
                     help="input size of the body backbone (ModelConfig.body_hw; default: the preset's, e.g. tiny "
                          "64 48, whose ResNet features are 2x2); sides >= 32")
 
 
-def _body_size(text: str) -> int:
-    """A body-backbone input side: at least 32 px (the ResNet's stride: one feature cell per 32 px)."""
+def backbone_side(text: str) -> int:
+    """A ResNet input side (``--body-hw``, the yaw probe's ``--input-hw``): at least 32 px (the ResNet's stride:
+    one feature cell per 32 px)."""
     return _int_at_least(text, 32)
 
 

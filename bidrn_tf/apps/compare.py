@@ -182,7 +182,6 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
         curve, stored_ips = stored["points"], stored.get("images_per_second")
     if report_only:
         return {"curve": curve, "images_per_second": stored_ips} if curve else None
-    _check_same_people(where, data)
     start = _committed_step(where)
     curve = [p for p in curve if p["step"] <= start]  # resuming: drop the points past the checkpoint
     tf.keras.backend.clear_session()
@@ -221,20 +220,6 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
         ips = stored_ips
     _save_curve(curve_path, method=method, seed=seed, bn=bn, points=curve, images_per_second=ips)
     return {"curve": curve, "images_per_second": ips, "minutes_this_session": (time.perf_counter() - t) / 60}
-
-
-def _check_same_people(where: str, data: str) -> None:
-    """ValueError when the run in ``where`` was trained on another generated set than ``data`` (e.g. another
-    ``--appearance`` in the same ``--out``): continuing it would mix two sets in one run. Compared by folder
-    name, so a comparison folder that was moved or copied still resumes."""
-    path = os.path.join(where, "run.json")
-    if not os.path.isfile(path):
-        return
-    with open(path) as f:
-        stored = json.load(f).get("data_dir")
-    if stored and os.path.basename(os.path.normpath(stored)) != os.path.basename(os.path.normpath(data)):
-        raise ValueError(f"{where} was trained on {stored}, not on {data} (another --appearance?): choose another "
-                         "--out for this setting")
 
 
 def check_arguments(*, bn: str, seeds: list, diagnose: bool, diagnose_people: int | None) -> None:

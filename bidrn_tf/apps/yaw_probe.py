@@ -9,18 +9,17 @@ moves it), and scores it on fresh people against the best constant (the median t
 A dedicated regressor that cannot beat the constant says the images do not carry the turn; one that does says
 the whole-body model could learn it.
 
-Choices: L1 on yaw / 60 degrees (the generated yaws are within +-60), Adam with the rate x0.1 at 70 % and 90 %
-of the steps (as ``train``), He-normal full-precision convolutions (``fp_init="he"``, the comparison's setting;
-with Hand4Whole's N(0, 1e-3) a one-off of this probe did not learn), the crops of ``epochs`` augmented epochs
-drawn once and cycled (so the pipeline's image decoding is paid once), BatchNorm moving statistics at
-evaluation. ``input_hw`` is the crop the pipeline cuts (the whole-body model cuts its image size and resizes
-the body's part, e.g. 128x96 -> 64x48 in the tiny preset). ``benchmarks/yaw_probe.py`` is the
+Choices: L1 on yaw / 60 degrees (the generated yaws are within +-60), Adam with ``train.loop.step_decay`` (x0.1
+at 70 % and 90 % of the steps, as every training run), He-normal full-precision convolutions (``fp_init="he"``,
+the comparison's setting; with Hand4Whole's N(0, 1e-3) a one-off of this probe did not learn), the crops of
+``epochs`` augmented epochs drawn once and cycled (so the pipeline's image decoding is paid once), BatchNorm
+moving statistics at evaluation. ``input_hw`` is the crop the pipeline cuts (the whole-body model cuts its image
+size and resizes the body's part, e.g. 128x96 -> 64x48 in the tiny preset). ``benchmarks/yaw_probe.py`` is the
 command.
 """
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
@@ -55,6 +54,7 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     import tensorflow as tf
 
     from bidrn_tf.models.backbones import METHODS, build_resnet
+    from bidrn_tf.train.loop import step_decay
 
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {', '.join(METHODS)}")
@@ -78,9 +78,7 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3), fp_init=fp_init)(inputs)
     output = tf.keras.layers.Dense(1)(tf.keras.layers.GlobalAveragePooling2D()(features))
     model = tf.keras.Model(inputs, output)
-    rate = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-        [max(int(steps * 0.7), 1), max(int(steps * 0.9), 2)], [lr, lr * 0.1, lr * 0.01])
-    model.compile(tf.keras.optimizers.Adam(rate), loss="mae")
+    model.compile(tf.keras.optimizers.Adam(step_decay(lr, steps)), loss="mae")
     data = (tf.data.Dataset.from_tensor_slices((x_train, y_train / YAW_SCALE)).shuffle(len(x_train), seed=seed)
             .repeat().map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)).batch(batch_size))
     seen = x_train[:512].astype(np.float32) / 255.0
@@ -124,7 +122,7 @@ def main(argv=None) -> int:
     import argparse
 
     from bidrn_tf.apps.compare import DIAGNOSE_SEED_OFFSET, data_dir
-    from bidrn_tf.cli import positive_int
+    from bidrn_tf.cli import backbone_side, positive_int
     from bidrn_tf.data import load_people
     from bidrn_tf.data.synthetic import APPEARANCES, generate
     from bidrn_tf.fileio import write_report
@@ -141,7 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--num-test", type=positive_int, default=512, help="fresh people (compare's diagnose seed)")
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--method", default="fp", choices=METHODS)
-    ap.add_argument("--input-hw", type=positive_int, nargs=2, default=[128, 96], metavar=("H", "W"))
+    ap.add_argument("--input-hw", type=backbone_side, nargs=2, default=[128, 96], metavar=("H", "W"),
+                    help="the crop the pipeline cuts and the ResNet reads; sides >= 32")
     ap.add_argument("--epochs", type=positive_int, default=24, help="augmented epochs of crops drawn once")
     ap.add_argument("--steps", type=positive_int, default=3000)
     ap.add_argument("--eval-every", type=positive_int, default=500)
@@ -151,10 +150,6 @@ def main(argv=None) -> int:
     ap.add_argument("--fp-init", default="he", choices=FP_CONV_INITS,
                     help="full-precision convs: He-normal (default, as the comparison) or hand4whole's N(0, 1e-3)")
     args = ap.parse_args(argv)
-    if min(args.input_hw) < 32:
-        print(f"error: --input-hw {args.input_hw}: sides of at least 32 pixels (one ResNet feature cell)",
-              file=sys.stderr)
-        return 2
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)

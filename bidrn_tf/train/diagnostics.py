@@ -20,8 +20,8 @@
 * :func:`mean_rotation_bias`, :func:`without_offset`, :func:`with_mean_joints`, :func:`params_metrics`: a model's
   systematic offset per joint (the mean of its rotations against the training people's mean), and its meshes
   scored again with the offset removed, or with the offset joints set to that mean - what the offset costs;
-* :func:`body_yaw`, :func:`yaw_error`: the body's turn about the vertical from its root rotation (``apps.yaw_probe``: can the turn
-  be learned from the images at all);
+* :func:`body_yaw`, :func:`yaw_error`: the body's turn about the vertical from its root rotation, and a model's
+  error in it (``apps.yaw_probe``: can the turn be learned from the images at all);
 * :func:`loss_terms`: the training loss term by term on a model's outputs, or on its parameters edited (e.g. the
   offset removed) - which terms hold an offset;
 * precise BatchNorm statistics before evaluation: ``bidrn_tf.models.batchnorm.precise_batchnorm``.

@@ -138,8 +138,9 @@ def committed_checkpoint(out: str) -> str | None:
 
 
 def _check_run(cfg: TrainConfig, run_path: str) -> None:
-    """A run folder that already holds a run needs the same method and preset, and ``--resume`` - unless that
-    run never committed a checkpoint nor final weights: then it failed early and is simply started again."""
+    """A run folder that already holds a run needs the same method, preset, model configuration, losses and data
+    (by folder name), and ``--resume`` - unless that run never committed a checkpoint nor final weights: then it
+    failed early and is simply started again."""
     if not os.path.exists(run_path):
         return
     with open(run_path) as f:
@@ -159,6 +160,14 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
         if previous.get(name, default) != getattr(cfg, name):  # runs older than the field had its default
             raise TrainingError(f"{cfg.out!r} was trained with {name} {previous.get(name, default)!r}, "
                                 f"not {getattr(cfg, name)!r}")
+    if previous.get("dataset", cfg.dataset) != cfg.dataset:
+        raise TrainingError(f"{cfg.out!r} was trained on dataset {previous['dataset']!r}, not {cfg.dataset!r}")
+    # the same people: folders compared by name, so a run (or its data) moved elsewhere still resumes, while e.g.
+    # a comparison's other --appearance (data_front beside data) does not continue a run on another set
+    stored = previous.get("data_dir")
+    if stored and os.path.basename(os.path.normpath(stored)) != os.path.basename(os.path.normpath(cfg.data_dir)):
+        raise TrainingError(f"{cfg.out!r} was trained on {stored!r}, not on {cfg.data_dir!r}: choose a new --out "
+                            "for other data (or give a renamed data folder its old name)")
     started = committed_checkpoint(cfg.out) is not None or os.path.exists(os.path.join(cfg.out, "final"))
     if not started:
         print(f"NOTE: {cfg.out!r} holds a run that stopped before its first checkpoint: starting it again")
@@ -278,6 +287,13 @@ def _train(cfg: TrainConfig, step_hook=None) -> dict:
             shutil.rmtree(write_dir, ignore_errors=True)
 
 
+def step_decay(lr: float, steps: int, decay_at=(0.7, 0.9)):
+    """The learning-rate schedule of every training run: ``lr``, times 0.1 after each fraction ``decay_at`` of
+    ``steps`` (a ``PiecewiseConstantDecay`` of the optimizer's step count)."""
+    bounds = [int(f * steps) for f in decay_at]
+    return tf.keras.optimizers.schedules.PiecewiseConstantDecay(bounds, [lr * 0.1 ** i for i in range(len(bounds) + 1)])
+
+
 def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=None) -> dict:
     from bidrn_tf.data.mixing import epoch_length
     from bidrn_tf.data.pipeline import make_dataset
@@ -288,9 +304,7 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
     tf.keras.utils.set_random_seed(cfg.seed)  # the initial weights are a function of the seed as well
     with strategy.scope():
         model = build_model(method=cfg.method, smplx_model=cfg.smplx_model, config=model_cfg)
-        bounds = [int(f * cfg.steps) for f in cfg.decay_at]
-        schedule = tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-            bounds, [cfg.lr * 0.1 ** i for i in range(len(bounds) + 1)])
+        schedule = step_decay(cfg.lr, cfg.steps, cfg.decay_at)
         optimizer = tf.keras.optimizers.Adam(schedule)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)

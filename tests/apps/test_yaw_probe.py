@@ -16,8 +16,9 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
     from bidrn_tf.apps.compare import data_dir
 
     out = tmp_path / "probe"
-    assert yaw_probe.main(["--out", str(out), "--input-hw", "16", "48"]) == 2
-    assert "--input-hw" in capsys.readouterr().err and not out.exists()
+    with pytest.raises(SystemExit) as refused:
+        yaw_probe.main(["--out", str(out), "--input-hw", "16", "48"])
+    assert refused.value.code == 2 and "--input-hw" in capsys.readouterr().err and not out.exists()
     args = ["--out", str(out), "--num-train", "6", "--num-test", "3", "--input-hw", "64", "48", "--epochs", "2",
             "--steps", "4", "--eval-every", "2", "--batch-size", "4", "--appearance", "front"]
     assert yaw_probe.main(args) == 0

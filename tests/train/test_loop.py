@@ -293,3 +293,35 @@ def test_the_seed_sets_the_initial_weights(tiny_data, smplx_model_path, tmp_path
     first, again, other = built
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_step_decay_is_lr_then_a_tenth_after_each_fraction():
+    from bidrn_tf.train.loop import step_decay
+
+    rate = step_decay(1e-3, 100)
+    got = [float(rate(s)) for s in (0, 70, 71, 90, 91, 99)]
+    assert got == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5])
+    assert float(step_decay(2e-3, 10, decay_at=(0.5,))(6)) == pytest.approx(2e-4)
+
+
+def test_resume_on_other_data_is_refused_and_a_moved_run_resumes(tmp_path):
+    """run.json records the data set and folder; a resume on another folder name (e.g. a comparison's
+    ``data_front`` beside ``data``) is refused naming both, the same folder name elsewhere (a moved run) resumes,
+    and a run.json from before the fields were checked (no data_dir) resumes as before."""
+    import dataclasses
+
+    from bidrn_tf.train.loop import TrainConfig, TrainingError, _check_run
+
+    out = _run_folder(tmp_path)
+    run_json = os.path.join(out, "run.json")
+    cfg = TrainConfig(method="fp", dataset="synthetic", data_dir="/here/cmp/data", smplx_model="m", out=out,
+                      preset="tiny", resume=True)
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"method": "fp", "preset": "tiny"}))
+    _check_run(cfg, run_json)
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"method": "fp", "preset": "tiny", "dataset": "synthetic",
+                                                           "data_dir": "/elsewhere/cmp/data"}))
+    _check_run(cfg, run_json)  # the same set, in a folder since moved
+    with pytest.raises(TrainingError, match="was trained on '/elsewhere/cmp/data', not on '/here/cmp/data_front'"):
+        _check_run(dataclasses.replace(cfg, data_dir="/here/cmp/data_front"), run_json)
+    with pytest.raises(TrainingError, match="trained on dataset 'synthetic', not 'agora'"):
+        _check_run(dataclasses.replace(cfg, dataset="agora"), run_json)
