@@ -100,6 +100,12 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     return result
 
 
+def report_name(method: str, appearance: str, input_hw) -> str:
+    """``yaw_probe_<method>_<appearance>_<H>x<W>``: one report per setting, so probes of several methods, looks
+    and crop sizes share a folder."""
+    return f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
+
+
 def format_report(result: dict, *, appearance: str, args: dict) -> str:
     """Markdown: the setting, the constant and the curve."""
     rows = "\n".join(f"| {p['step']} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | {p['train_mae']:.1f} |"
@@ -165,6 +171,6 @@ def main(argv=None) -> int:
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    write_report(os.path.join(out, f"yaw_probe_{args.appearance}_{args.input_hw[0]}x{args.input_hw[1]}"),
+    write_report(os.path.join(out, report_name(args.method, args.appearance, args.input_hw)),
                  {**result, "args": settings}, report)
     return 0

@@ -20,12 +20,12 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
         yaw_probe.main(["--out", str(out), "--input-hw", "16", "48"])
     assert refused.value.code == 2 and "--input-hw" in capsys.readouterr().err and not out.exists()
     args = ["--out", str(out), "--num-train", "6", "--num-test", "3", "--input-hw", "64", "48", "--epochs", "2",
-            "--steps", "4", "--eval-every", "2", "--batch-size", "4", "--appearance", "front"]
+            "--steps", "4", "--eval-every", "2", "--batch-size", "4", "--appearance", "front", "--method", "bnn"]
     assert yaw_probe.main(args) == 0
-    report = json.loads((out / "yaw_probe_front_64x48.json").read_text())
+    report = json.loads((out / "yaw_probe_bnn_front_64x48.json").read_text())
     assert [p["step"] for p in report["curve"]] == [2, 4] and report["train_examples"] == 12
     assert all(np.isfinite(p[k]) for p in report["curve"] for k in ("test_mae", "test_corr", "train_mae"))
-    assert "the best constant scores" in (out / "yaw_probe_front_64x48.md").read_text()
+    assert "the best constant scores" in (out / "yaw_probe_bnn_front_64x48.md").read_text()
 
     from bidrn_tf.data import load_people
 
