@@ -231,12 +231,18 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
 
 
 def default_dataset(smplx_model: str | None = None, num_train: int = 64, num_val: int = 16, seed: int = 0,
-                    root: str = "out/data") -> tuple[str, str]:
+                    root: str = "out/data", appearance: str = "plain") -> tuple[str, str]:
     """``(data_dir, smplx_model)`` of the embedded default dataset under ``root`` (generated once, cached),
-    made with ``smplx_model`` or, when that is ``None``, the generated stand-in model."""
+    made with ``smplx_model`` or, when that is ``None``, the generated stand-in model. Each ``appearance`` has
+    its own folder (``_<appearance>`` appended unless ``"plain"``), so switching never regenerates over people a
+    run was trained on."""
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
+    if appearance not in APPEARANCES:
+        raise ValueError(f"appearance={appearance!r}: expected one of {', '.join(APPEARANCES)}")
     os.makedirs(root, exist_ok=True)
     smplx_model = model_or_stand_in(smplx_model, root)
-    data_dir = os.path.join(root, f"synthetic_{num_train}_{num_val}_seed{seed}")
-    return generate(data_dir, smplx_model=smplx_model, num_train=num_train, num_val=num_val, seed=seed), smplx_model
+    name = f"synthetic_{num_train}_{num_val}_seed{seed}"
+    data_dir = os.path.join(root, name if appearance == "plain" else f"{name}_{appearance}")
+    return generate(data_dir, smplx_model=smplx_model, num_train=num_train, num_val=num_val, seed=seed,
+                    appearance=appearance), smplx_model

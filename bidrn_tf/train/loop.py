@@ -444,7 +444,7 @@ def main(argv=None) -> int:
     from bidrn_tf.cli import add_scratch_switches, model_switches, positive_int
     from bidrn_tf.data import DATASETS, PAPER_MIX
     from bidrn_tf.data.common import DatasetError
-    from bidrn_tf.data.synthetic import default_dataset
+    from bidrn_tf.data.synthetic import APPEARANCES, default_dataset
 
     ap = argparse.ArgumentParser(description="Train a whole-body model (BiDRN or a baseline) on AGORA or the "
                                              "synthetic set")
@@ -467,6 +467,9 @@ def main(argv=None) -> int:
     ap.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"))
     ap.add_argument("--resolution", default="720", choices=("720", "2160"), help="AGORA image layout")
     ap.add_argument("--synthetic-size", type=int, nargs=2, default=(64, 16), metavar=("TRAIN", "VAL"))
+    ap.add_argument("--appearance", default=None, choices=APPEARANCES,
+                    help="the generated default set only (--dataset synthetic without --data-dir): plain people "
+                         "(default) or the body's front in a second colour")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out at its last checkpoint")
     ap.add_argument("--xnor-activation-scale", action="store_true",
                     help="--method xnor only: XNOR-Net's activation scale K after each binary conv "
@@ -475,10 +478,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.xnor_activation_scale and args.method != "xnor":
         ap.error(f"--xnor-activation-scale applies to --method xnor only, got --method {args.method}")
+    if args.appearance is not None and (args.dataset != "synthetic" or args.data_dir is not None):
+        ap.error("--appearance applies to the generated default set only (--dataset synthetic without --data-dir)")
     try:
         data_dir, smplx_model = args.data_dir, args.smplx_model
         if args.dataset == "synthetic" and data_dir is None:
-            data_dir, smplx_model = default_dataset(smplx_model, *args.synthetic_size, seed=args.seed)
+            data_dir, smplx_model = default_dataset(smplx_model, *args.synthetic_size, seed=args.seed,
+                                                    appearance=args.appearance or "plain")
         if data_dir is None:
             raise DatasetError(f"--data-dir is required for --dataset {args.dataset}")
         if smplx_model is None:

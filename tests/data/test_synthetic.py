@@ -97,3 +97,18 @@ def test_front_appearance_keeps_the_people_cameras_and_backgrounds_of_plain(tmp_
     with pytest.raises(ValueError, match="appearance='shirt': expected one of plain, front"):
         synthetic.generate(str(tmp_path / "bad"), smplx_model=smplx_model_path, appearance="shirt")
     assert not (tmp_path / "bad").exists()
+
+
+def test_default_dataset_keeps_each_appearance_in_its_own_folder(tmp_path, smplx_model_path):
+    """The embedded default set (``train.py --dataset synthetic`` without ``--data-dir``): "front" goes to a
+    folder of its own, so asking for it never regenerates over the plain people; a bad name writes nothing."""
+    root = str(tmp_path / "data")
+    plain, _ = synthetic.default_dataset(smplx_model_path, 1, 1, seed=3, root=root)
+    front, model = synthetic.default_dataset(smplx_model_path, 1, 1, seed=3, root=root, appearance="front")
+    assert model == smplx_model_path
+    assert os.path.basename(plain) == "synthetic_1_1_seed3" and os.path.basename(front) == "synthetic_1_1_seed3_front"
+    assert "appearance" not in json.load(open(os.path.join(plain, "synthetic.json")))
+    assert json.load(open(os.path.join(front, "synthetic.json")))["appearance"] == "front"
+    with pytest.raises(ValueError, match="appearance='shirt': expected one of plain, front"):
+        synthetic.default_dataset(smplx_model_path, 1, 1, seed=3, root=str(tmp_path / "bad"), appearance="shirt")
+    assert not (tmp_path / "bad").exists()

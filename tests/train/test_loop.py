@@ -168,6 +168,28 @@ def test_training_numbers_are_checked_before_any_work(tmp_path, capsys, smplx_mo
     assert not os.path.exists(tmp_path / "run")
 
 
+def test_appearance_reaches_the_generated_default_set_and_is_refused_elsewhere(tmp_path, capsys, monkeypatch,
+                                                                           smplx_model_path):
+    """``--appearance front`` trains on the default set's front-coloured copy (its own folder, cache key
+    "front"); with a dataset folder of the user's, or another dataset, it is refused before any work."""
+    from bidrn_tf.train import loop
+
+    seen = []
+    monkeypatch.setattr(loop, "train", lambda cfg: seen.append(cfg) or {})
+    monkeypatch.chdir(tmp_path)
+    args = ["--dataset", "synthetic", "--smplx-model", smplx_model_path, "--out", "run", "--synthetic-size", "1", "1",
+            "--appearance", "front"]
+    assert loop.main(args) == 0
+    assert seen[0].data_dir == os.path.join("out", "data", "synthetic_1_1_seed0_front")
+    assert json.load(open(os.path.join(seen[0].data_dir, "synthetic.json")))["appearance"] == "front"
+    for extra in (["--data-dir", "mine"], ["--dataset", "agora"]):
+        with pytest.raises(SystemExit) as exit_:
+            loop.main(args + extra)
+        assert exit_.value.code == 2 and "--appearance applies to the generated default set only" in \
+            capsys.readouterr().err
+    assert len(seen) == 1
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_after_the_step_in_progress_with_a_usable_checkpoint(tiny_data, smplx_model_path, tmp_path):
     out = str(tmp_path / "run")
