@@ -24,7 +24,7 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
     assert yaw_probe.main(args) == 0
     report = json.loads((out / "yaw_probe_bnn_front_64x48.json").read_text())
     assert [p["step"] for p in report["curve"]] == [2, 4] and report["train_examples"] == 12
-    assert all(np.isfinite(p[k]) for p in report["curve"] for k in ("test_mae", "test_corr", "train_mae"))
+    assert all(np.isfinite(p[k]) for p in report["curve"] for k in ("test_mae", "test_corr", "train_mae", "fit_mae"))
     assert "the best constant scores" in (out / "yaw_probe_bnn_front_64x48.md").read_text()
 
     from bidrn_tf.data import load_people
