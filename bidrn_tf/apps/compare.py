@@ -95,10 +95,10 @@ SETTING_BEFORE = {"appearance": "plain"}
 
 def data_dir(out: str, appearance: str, people: int | None = None) -> str:
     """The generated people of a comparison in ``out``: ``data`` (``data_diagnose<people>`` for the fresh ones of
-    ``--diagnose-people``), with ``_<appearance>`` appended unless it is ``"plain"`` (the first version's), so
-    that another appearance never regenerates over the people an earlier comparison's runs were trained on."""
-    name = "data" if people is None else f"data_diagnose{people}"
-    return os.path.join(out, name if appearance == "plain" else f"{name}_{appearance}")
+    ``--diagnose-people``), in ``data.synthetic.appearance_folder``'s place for ``appearance``."""
+    from bidrn_tf.data.synthetic import appearance_folder
+
+    return appearance_folder(os.path.join(out, "data" if people is None else f"data_diagnose{people}"), appearance)
 
 
 def restore_curves(reports, out: str, setting: dict) -> list:

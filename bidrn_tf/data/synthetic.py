@@ -146,11 +146,23 @@ def box(points: np.ndarray, margin: float = 0.0) -> np.ndarray:
     return np.concatenate([lo - pad, hi + pad]).astype(np.float32)  # x1, y1, x2, y2
 
 
+def _check_appearance(appearance: str) -> None:
+    if appearance not in APPEARANCES:
+        raise ValueError(f"appearance={appearance!r}: expected one of {', '.join(APPEARANCES)}")
+
+
+def appearance_folder(folder: str, appearance: str) -> str:
+    """Where the people of ``appearance`` go instead of ``folder``: ``folder`` itself for ``"plain"`` (the first
+    version's), ``folder_<appearance>`` otherwise, so that another appearance never regenerates over the people
+    runs were trained on."""
+    _check_appearance(appearance)
+    return folder if appearance == "plain" else f"{folder}_{appearance}"
+
+
 def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
              progress: bool = True, appearance: str = "plain") -> str:
     """Write (or reuse) the synthetic dataset in ``out_dir``; returns ``out_dir``. See module docstring."""
-    if appearance not in APPEARANCES:
-        raise ValueError(f"appearance={appearance!r}: expected one of {', '.join(APPEARANCES)}")
+    _check_appearance(appearance)
     from bidrn_tf.render import project
     from bidrn_tf.smplx import SMPLXLayer
     from bidrn_tf.smplx.model_file import load
@@ -238,11 +250,8 @@ def default_dataset(smplx_model: str | None = None, num_train: int = 64, num_val
     run was trained on."""
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
-    if appearance not in APPEARANCES:
-        raise ValueError(f"appearance={appearance!r}: expected one of {', '.join(APPEARANCES)}")
+    data_dir = appearance_folder(os.path.join(root, f"synthetic_{num_train}_{num_val}_seed{seed}"), appearance)
     os.makedirs(root, exist_ok=True)
     smplx_model = model_or_stand_in(smplx_model, root)
-    name = f"synthetic_{num_train}_{num_val}_seed{seed}"
-    data_dir = os.path.join(root, name if appearance == "plain" else f"{name}_{appearance}")
     return generate(data_dir, smplx_model=smplx_model, num_train=num_train, num_val=num_val, seed=seed,
                     appearance=appearance), smplx_model
