@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 YAW_SCALE = 60.0  # degrees: the regressor's output unit (the generated yaws are within +-60)
+STEPS, LR = 3000, 1e-3  # the probe's default budget and Adam rate
 
 
 def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, training: bool = False,
@@ -45,7 +46,7 @@ def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, trai
 
 
 def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
-          epochs: int = 24, steps: int = 3000, eval_every: int = 500, batch_size: int = 16, lr: float = 1e-3,
+          epochs: int = 24, steps: int = STEPS, eval_every: int = 500, batch_size: int = 16, lr: float = LR,
           seed: int = 0, fp_init: str = "he", progress: bool = True) -> dict:
     """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
     "curve": [{"step", "test_mae", "test_corr", "train_mae", "fit_mae"}]}: mean absolute yaw errors in degrees on
@@ -104,10 +105,12 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     return result
 
 
-def report_name(method: str, appearance: str, input_hw) -> str:
-    """``yaw_probe_<method>_<appearance>_<H>x<W>``: one report per setting, so probes of several methods, looks
-    and crop sizes share a folder."""
-    return f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
+def report_name(method: str, appearance: str, input_hw, *, lr: float = LR, steps: int = STEPS) -> str:
+    """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_lr<lr>`` and ``_<steps>steps`` where they differ from
+    the defaults: one report per setting, so probes of several methods, looks, crop sizes and recipes share a
+    folder."""
+    name = f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
+    return name + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
 
 
 def format_report(result: dict, *, appearance: str, args: dict) -> str:
@@ -153,10 +156,10 @@ def main(argv=None) -> int:
     ap.add_argument("--input-hw", type=backbone_side, nargs=2, default=[128, 96], metavar=("H", "W"),
                     help="the crop the pipeline cuts and the ResNet reads; sides >= 32")
     ap.add_argument("--epochs", type=positive_int, default=24, help="augmented epochs of crops drawn once")
-    ap.add_argument("--steps", type=positive_int, default=3000)
+    ap.add_argument("--steps", type=positive_int, default=STEPS)
     ap.add_argument("--eval-every", type=positive_int, default=500)
     ap.add_argument("--batch-size", type=positive_int, default=16)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fp-init", default="he", choices=FP_CONV_INITS,
                     help="full-precision convs: He-normal (default, as the comparison) or hand4whole's N(0, 1e-3)")
@@ -176,6 +179,6 @@ def main(argv=None) -> int:
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    write_report(os.path.join(out, report_name(args.method, args.appearance, args.input_hw)),
+    write_report(os.path.join(out, report_name(args.method, args.appearance, args.input_hw, lr=args.lr, steps=args.steps)),
                  {**result, "args": settings}, report)
     return 0

@@ -22,10 +22,10 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
     args = ["--out", str(out), "--num-train", "6", "--num-test", "3", "--input-hw", "64", "48", "--epochs", "2",
             "--steps", "4", "--eval-every", "2", "--batch-size", "4", "--appearance", "front", "--method", "bnn"]
     assert yaw_probe.main(args) == 0
-    report = json.loads((out / "yaw_probe_bnn_front_64x48.json").read_text())
+    report = json.loads((out / "yaw_probe_bnn_front_64x48_4steps.json").read_text())
     assert [p["step"] for p in report["curve"]] == [2, 4] and report["train_examples"] == 12
     assert all(np.isfinite(p[k]) for p in report["curve"] for k in ("test_mae", "test_corr", "train_mae", "fit_mae"))
-    assert "the best constant scores" in (out / "yaw_probe_bnn_front_64x48.md").read_text()
+    assert "the best constant scores" in (out / "yaw_probe_bnn_front_64x48_4steps.md").read_text()
 
     from bidrn_tf.data import load_people
 
@@ -41,3 +41,11 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
     assert report["constant_mae"] == pytest.approx(np.mean(np.abs(yaws - np.median(train_yaws))), abs=1e-4)
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         yaw_probe.probe(train_people, test_people, str(out / "synthetic_smplx_model.npz"), steps=0)
+
+
+def test_report_names_carry_the_settings_that_differ_from_the_defaults():
+    """Probes of one method with another rate or budget get their own report instead of overwriting the default's."""
+    assert yaw_probe.report_name("bidrn", "plain", (128, 96)) == "yaw_probe_bidrn_plain_128x96"
+    assert yaw_probe.report_name("bidrn", "plain", (128, 96), lr=1e-4) == "yaw_probe_bidrn_plain_128x96_lr0.0001"
+    assert (yaw_probe.report_name("bnn", "front", (64, 48), lr=yaw_probe.LR, steps=6000)
+            == "yaw_probe_bnn_front_64x48_6000steps")
