@@ -45,26 +45,45 @@ def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, trai
     return np.concatenate(images), np.concatenate(yaws).astype(np.float32)
 
 
-def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
-          epochs: int = 24, steps: int = STEPS, eval_every: int = 500, batch_size: int = 16, lr: float = LR,
-          seed: int = 0, fp_init: str = "he", progress: bool = True) -> dict:
-    """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
-    "curve": [{"step", "test_mae", "test_corr", "train_mae", "fit_mae"}]}: mean absolute yaw errors in degrees on
-    the unaugmented ``test_people`` and on the first (up to) 512 augmented training examples, and the correlation
-    of the predicted with the true test yaws; ``fit_mae``: the training loss (in degrees) averaged over the
-    steps since the last point, with batch statistics in the BatchNorms as in training (``train_mae`` uses the
-    moving statistics, as ``test_mae``: a gap between the two is stale normalisation, not the weights);
-    ``constant_mae``: the median training yaw's test error."""
-    import tensorflow as tf
-
-    from bidrn_tf.models.backbones import METHODS, build_resnet
-    from bidrn_tf.train.loop import step_decay
+def check_settings(*, method: str, epochs: int, steps: int, eval_every: int, batch_size: int,
+                   stage1_steps: int) -> None:
+    """A ``ValueError`` naming the first bad setting of :func:`probe` (``main`` checks before generating people)."""
+    from bidrn_tf.models.backbones import METHODS, REAL_WEIGHT_METHODS
 
     if method not in METHODS:
         raise ValueError(f"method={method!r}: expected one of {', '.join(METHODS)}")
     for name, value in (("epochs", epochs), ("steps", steps), ("eval_every", eval_every), ("batch_size", batch_size)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if int(stage1_steps) != stage1_steps or not 0 <= stage1_steps <= steps:
+        raise ValueError(f"stage1_steps must be an integer from 0 to steps={steps}, got {stage1_steps!r}")
+    if stage1_steps and method not in REAL_WEIGHT_METHODS:
+        raise ValueError(f"stage1_steps (real weights first) applies to {REAL_WEIGHT_METHODS}, got method={method!r}")
+
+
+def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
+          epochs: int = 24, steps: int = STEPS, eval_every: int = 500, batch_size: int = 16, lr: float = LR,
+          seed: int = 0, fp_init: str = "he", stage1_steps: int = 0, progress: bool = True) -> dict:
+    """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
+    "curve": [{"step", "test_mae", "test_corr", "train_mae", "fit_mae"}]}: mean absolute yaw errors in degrees on
+    the unaugmented ``test_people`` and on the first (up to) 512 augmented training examples, and the correlation
+    of the predicted with the true test yaws; ``fit_mae``: the training loss (in degrees) averaged over the
+    steps since the last point, with batch statistics in the BatchNorms as in training (``train_mae`` uses the
+    moving statistics, as ``test_mae``: a gap between the two is stale normalisation, not the weights);
+    ``constant_mae``: the median training yaw's test error.
+
+    ``stage1_steps`` > 0 trains two-stage, as ReActNet and Real-to-Binary train BNNs: the first ``stage1_steps``
+    steps with binary activations and real-valued weights (``build_resnet(binary_weights=False)``), then the
+    binary model starting from those weights for the rest; each stage has its own Adam and its own step decay
+    over its own steps (ReActNet restarts its schedule too). Equal to ``steps``: real weights throughout (a
+    diagnostic, not a binary network). Each point says which ``weights`` it was measured with."""
+    import tensorflow as tf
+
+    from bidrn_tf.models.backbones import build_resnet
+    from bidrn_tf.train.loop import step_decay
+
+    check_settings(method=method, epochs=epochs, steps=steps, eval_every=eval_every, batch_size=batch_size,
+                   stage1_steps=stage1_steps)
     t0 = time.perf_counter()
     x_train, y_train = crops(train_people, smplx_model, input_hw=input_hw, epochs=epochs, training=True, seed=seed)
     x_test, y_test = crops(test_people, smplx_model, input_hw=input_hw)
@@ -78,56 +97,73 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
 
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
-    inputs = tf.keras.Input((*input_hw, 3))
-    features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3), fp_init=fp_init)(inputs)
-    output = tf.keras.layers.Dense(1)(tf.keras.layers.GlobalAveragePooling2D()(features))
-    model = tf.keras.Model(inputs, output)
-    model.compile(tf.keras.optimizers.Adam(step_decay(lr, steps)), loss="mae")
+
+    def regressor(binary_weights: bool, stage_steps: int):
+        inputs = tf.keras.Input((*input_hw, 3))
+        features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3), fp_init=fp_init,
+                                binary_weights=binary_weights)(inputs)
+        model = tf.keras.Model(inputs, tf.keras.layers.Dense(1)(tf.keras.layers.GlobalAveragePooling2D()(features)))
+        model.compile(tf.keras.optimizers.Adam(step_decay(lr, stage_steps)), loss="mae")
+        return model
+
+    model = regressor(not stage1_steps, stage1_steps or steps)
     data = (tf.data.Dataset.from_tensor_slices((x_train, y_train / YAW_SCALE)).shuffle(len(x_train), seed=seed)
             .repeat().map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)).batch(batch_size))
     seen = x_train[:512].astype(np.float32) / 255.0
     test = x_test.astype(np.float32) / 255.0
     done = 0
     while done < steps:
-        chunk = min(eval_every, steps - done)
+        if done == stage1_steps and stage1_steps:  # the second stage starts from the first stage's weights
+            binary = regressor(True, steps - stage1_steps)
+            binary.set_weights(model.get_weights())
+            model = binary
+        boundary = stage1_steps if done < stage1_steps else steps
+        chunk = min(eval_every, boundary - done)
         fit_loss = model.fit(data, steps_per_epoch=chunk, epochs=1, verbose=0).history["loss"][-1]
         done += chunk
         pred = model.predict(test, batch_size=64, verbose=0)[:, 0] * YAW_SCALE
         pred_seen = model.predict(seen, batch_size=64, verbose=0)[:, 0] * YAW_SCALE
         corr = float(np.corrcoef(pred, y_test)[0, 1]) if np.std(pred) > 0 and len(pred) > 1 else 0.0
         point = {"step": done, "test_mae": float(np.mean(np.abs(pred - y_test))), "test_corr": corr,
-                 "train_mae": float(np.mean(np.abs(pred_seen - y_train[:512]))), "fit_mae": fit_loss * YAW_SCALE}
+                 "train_mae": float(np.mean(np.abs(pred_seen - y_train[:512]))), "fit_mae": fit_loss * YAW_SCALE,
+                 "weights": "real" if done <= stage1_steps else "binary"}
         result["curve"].append(point)
         if progress:
-            print(f"  step {done}: test yaw error {point['test_mae']:.1f} deg (correlation {corr:.2f}), training "
-                  f"{point['train_mae']:.1f} (in training mode {point['fit_mae']:.1f}); "
-                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+            print(f"  step {done} ({point['weights']} weights): test yaw error {point['test_mae']:.1f} deg "
+                  f"(correlation {corr:.2f}), training {point['train_mae']:.1f} (in training mode "
+                  f"{point['fit_mae']:.1f}); {time.perf_counter() - t0:.0f} s", flush=True)
     return result
 
 
-def report_name(method: str, appearance: str, input_hw, *, lr: float = LR, steps: int = STEPS) -> str:
-    """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_lr<lr>`` and ``_<steps>steps`` where they differ from
-    the defaults: one report per setting, so probes of several methods, looks, crop sizes and recipes share a
-    folder."""
+def report_name(method: str, appearance: str, input_hw, *, lr: float = LR, steps: int = STEPS,
+                stage1_steps: int = 0) -> str:
+    """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_lr<lr>``, ``_<steps>steps`` and ``_stage1-<N>`` where
+    they differ from the defaults: one report per setting, so probes of several methods, looks, crop sizes and
+    recipes share a folder."""
     name = f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
-    return name + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
+    return (name + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
+            + (f"_stage1-{stage1_steps}" if stage1_steps else ""))
 
 
 def format_report(result: dict, *, appearance: str, args: dict) -> str:
     """Markdown: the setting, the constant and the curve."""
-    rows = "\n".join(f"| {p['step']} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | {p['train_mae']:.1f} | "
-                     f"{p['fit_mae']:.1f} |" for p in result["curve"])
+    rows = "\n".join(f"| {p['step']} | {p.get('weights', 'binary')} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | "
+                     f"{p['train_mae']:.1f} | {p['fit_mae']:.1f} |" for p in result["curve"])
+    stage1 = args.get("stage1_steps", 0)
+    recipe = (f"two stages: {stage1} steps with real weights and binary activations, then the binary model from "
+              f"those weights (each stage its own Adam and step decay)" if 0 < stage1 < args["steps"] else
+              "real weights and binary activations throughout (not a binary network)" if stage1 else "one stage")
     last = result["curve"][-1]
     return (f"# Yaw probe, {appearance} generated people (NOT AGORA / EHF)\n\n"
             f"A {args['method']} ResNet-18 regressing only the body's yaw from the whole-body pipeline's "
             f"{args['input_hw'][0]}x{args['input_hw'][1]} crops: {args['num_train']} training people "
             f"({result['train_examples']} augmented crops), {args['num_test']} fresh test people, {args['steps']} "
             f"steps x batch {args['batch_size']}, Adam {args['lr']:g}, full-precision convs {args['fp_init']}, "
-            f"seed {args['seed']}. Test yaw spread "
+            f"seed {args['seed']}; {recipe}. Test yaw spread "
             f"{result['test_yaw_std']:.1f} deg; the best constant scores **{result['constant_mae']:.1f} deg**.\n\n"
-            "| step | test yaw error (deg) | correlation with the truth | training yaw error (deg) | training loss "
-            "since the last row, batch statistics (deg) |\n"
-            "|---|---|---|---|---|\n" + rows +
+            "| step | weights | test yaw error (deg) | correlation with the truth | training yaw error (deg) | "
+            "training loss since the last row, batch statistics (deg) |\n"
+            "|---|---|---|---|---|---|\n" + rows +
             f"\n\nAt the end: {last['test_mae']:.1f} deg against the constant's {result['constant_mae']:.1f} "
             f"({last['test_mae'] - result['constant_mae']:+.1f}).\n")
 
@@ -161,9 +197,17 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=positive_int, default=16)
     ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stage1-steps", type=int, default=0,
+                    help="two-stage recipe: the first N steps with real weights (binary activations), then binary "
+                         "weights from them; 0: one stage (default); equal to --steps: real weights throughout")
     ap.add_argument("--fp-init", default="he", choices=FP_CONV_INITS,
                     help="full-precision convs: He-normal (default, as the comparison) or hand4whole's N(0, 1e-3)")
     args = ap.parse_args(argv)
+    try:
+        check_settings(method=args.method, epochs=args.epochs, steps=args.steps, eval_every=args.eval_every,
+                       batch_size=args.batch_size, stage1_steps=args.stage1_steps)
+    except ValueError as error:
+        ap.error(str(error))
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
@@ -175,10 +219,11 @@ def main(argv=None) -> int:
     result = probe(load_people("synthetic", train_dir, "train"), load_people("synthetic", test_dir, "validation"),
                    smplx, method=args.method, input_hw=tuple(args.input_hw), epochs=args.epochs, steps=args.steps,
                    eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                   fp_init=args.fp_init)
+                   fp_init=args.fp_init, stage1_steps=args.stage1_steps)
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    write_report(os.path.join(out, report_name(args.method, args.appearance, args.input_hw, lr=args.lr, steps=args.steps)),
+    write_report(os.path.join(out, report_name(args.method, args.appearance, args.input_hw, lr=args.lr, steps=args.steps,
+                                             stage1_steps=args.stage1_steps)),
                  {**result, "args": settings}, report)
     return 0

@@ -64,6 +64,9 @@ from bidrn_tf.nn.layers import (ActivationScale, FDAConv2D, LearnableScale, Lear
                                 binary_conv2d, fp_conv_initializer, hardtanh, prelu)
 
 METHODS = ("fp", "bnn", "xnor", "dorefa", "bireal", "reactnet", "recu", "fda", "bbcu", "bidrn")
+# methods whose weights can stay real while the activations are binary (``build_resnet(binary_weights=False)``):
+# not fp (nothing is binary) nor fda (its convolution is its weight binarizer)
+REAL_WEIGHT_METHODS = tuple(m for m in METHODS if m not in ("fp", "fda"))
 DEPTHS = {18: ("basic", (2, 2, 2, 2)), 50: ("bottleneck", (3, 4, 6, 3))}
 STAGE_WIDTHS = (64, 128, 256, 512)
 
@@ -280,6 +283,7 @@ def build_resnet(
     bidrn_config: BiDRNConfig | None = None,
     fp_init: str = "hand4whole",
     xnor_activation_scale: bool = False,
+    binary_weights: bool = True,
     name: str | None = None,
 ) -> tf.keras.Model:
     """Build a ResNet-``depth`` backbone binarized with ``method``.
@@ -299,6 +303,11 @@ def build_resnet(
         xnor_activation_scale: ``method="xnor"`` only: multiply each binary conv's output by XNOR-Net's
             activation scale K (``nn.layers.ActivationScale``). Off by default, as in the runs reported so far;
             without it ``xnor`` computes BNN's function (module docstring).
+        binary_weights: False keeps every binary convolution's weights real-valued (weight quantizer
+            ``"real"``) while its activations stay binary: the first stage of the two-stage recipe of ReActNet
+            and Real-to-Binary, whose second stage loads these weights into the ``binary_weights=True`` model
+            (same variables, same order). Not for ``fp`` (nothing is binary) or ``fda`` (its convolution is
+            its weight binarizer). Such a model is not a deployable BNN: LCE would keep its convs float.
     Returns:
         A ``tf.keras.Model`` named ``{method}_resnet{depth}`` unless ``name`` is given.
     """
@@ -311,9 +320,15 @@ def build_resnet(
         raise ValueError("bidrn_config applies to method='bidrn' only")
     if xnor_activation_scale and method != "xnor":
         raise ValueError(f"xnor_activation_scale applies to method='xnor' only, got method={method!r}")
+    if not binary_weights and method not in REAL_WEIGHT_METHODS:
+        raise ValueError(f"binary_weights=False applies to {REAL_WEIGHT_METHODS}, got method={method!r}")
     fp_conv_initializer(fp_init)  # a ValueError naming the choices
     kind, stages = DEPTHS[depth]
     cfg = bidrn_config or BiDRNConfig()
+    spec = baseline_spec(method, xnor_activation_scale=xnor_activation_scale) if method in BASELINES else None
+    if not binary_weights:
+        cfg = dataclasses.replace(cfg, weight_quantizer="real")
+        spec = spec and dataclasses.replace(spec, weight_quantizer="real")
 
     inputs = tf.keras.Input(shape=tuple(input_shape), name="image")
     stem_act = "relu" if method == "fp" else (cfg.stem_activation if method == "bidrn" else "hardtanh")
@@ -327,8 +342,7 @@ def build_resnet(
             elif method == "bidrn":
                 x = _bidrn_block(x, cfg, kind, width, stride, block_name, fp_init)
             else:
-                x = _baseline_block(x, baseline_spec(method, xnor_activation_scale=xnor_activation_scale),
-                                    kind, width, stride, block_name)
+                x = _baseline_block(x, spec, kind, width, stride, block_name)
     if include_top:
         x = tf.keras.layers.GlobalAveragePooling2D(name="avgpool")(x)
         x = tf.keras.layers.Dense(num_classes, activation=classifier_activation, name="fc")(x)

@@ -22,7 +22,9 @@ class BiDRNConfig:
     sign: activation binarizer, ``"approx"`` (2nd-order ApproxSign) or ``"tanh"`` (seed Table 3).
     redistribution: ``"rprelu"`` or ``"leakyrelu"`` (seed Table 4: a LeakyReLU with fixed slope 0.1 that
         keeps RPReLU's two learnable shifts; only the learnable slope goes, 17.21M vs 17.22M in the paper).
-    weight_quantizer: weight binarizer, ``"scaled_sign"`` (per-output-channel mean |W|) or ``"sign"``.
+    weight_quantizer: weight binarizer, ``"scaled_sign"`` (per-output-channel mean |W|) or ``"sign"``; ``"real"``
+        keeps the units' weights real-valued (binary activations only: the first stage of two-stage training,
+        ``build_resnet(binary_weights=False)``; a binary Block Residual's 1x1 conv stays scaled-sign).
     block_residual: BR shortcut: ``"fp"`` (identity, or a 1x1 conv + BN where shapes change; default),
         ``"binary"``, ``"avgpool"``, ``"duplicate"`` (parameter-free: AvgPool + repeated channels; MobileNetV1's
         default), or ``"none"`` (no Block Residual: the seed Fig. 6 "BR off" row).
@@ -51,7 +53,7 @@ class BiDRNConfig:
 
     def __post_init__(self):
         choices = {"sign": ("approx", "tanh", "ste"), "redistribution": ("rprelu", "leakyrelu"),
-                   "weight_quantizer": ("scaled_sign", "sign"), "block_residual": ("fp", "binary", "avgpool", "duplicate", "none"),
+                   "weight_quantizer": ("scaled_sign", "sign", "real"), "block_residual": ("fp", "binary", "avgpool", "duplicate", "none"),
                    "stem_activation": ("hardtanh", "relu")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

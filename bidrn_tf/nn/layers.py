@@ -227,7 +227,8 @@ class BinaryConv2DTranspose(lq.layers.QuantConv2D):
         """The 4x4 kernel (4, 4, F, C) of ``tf.nn.conv2d_transpose`` this layer computes with ``kernel``
         (default: the binarized kernel)."""
         if kernel is None:  # (2, 2, C, 4F)
-            kernel = self.kernel_quantizer(tf.identity(getattr(self.kernel, "latent_variable", self.kernel)))
+            kernel = tf.identity(getattr(self.kernel, "latent_variable", self.kernel))
+            kernel = self.kernel_quantizer(kernel) if self.kernel_quantizer is not None else kernel
         k = kernel
         f = self.out_filters
         rows = {0: (3, 1), 1: (2, 0)}  # phase -> transposed-kernel taps at window offsets 0, 1

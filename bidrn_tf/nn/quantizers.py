@@ -45,7 +45,7 @@ import bidrn_tf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is im
 
 SIGN_APPROXIMATIONS = ("approx", "tanh", "ste", "recu", "fda")  # sign forward, these backward passes
 SIGNS = SIGN_APPROXIMATIONS + ("dorefa",)  # every activation binarizer (``make_sign``)
-WEIGHT_QUANTIZERS = ("sign", "scaled_sign", "dorefa", "recu", "fda")  # ``make_weight_quantizer``
+WEIGHT_QUANTIZERS = ("sign", "scaled_sign", "dorefa", "recu", "fda", "real")  # ``make_weight_quantizer``
 FDA_TERMS = (9, 18)  # FDA's number of Fourier terms: at the start, at the end of training
 FDA_OMEGA = 0.1  # BiBench's value; see the module docstring
 RECU_TAU = (0.85, 0.99)  # ReCU's tau: at the start, at the end of training
@@ -262,7 +262,11 @@ def make_weight_quantizer(weight_quantizer: str, *, depthwise: bool = False):
     the scale into the binary convolution.
     ``"dorefa"``: DoReFa 1-bit weights, sign(W) * mean(|W|) over the whole tensor.
     ``"recu"``: ReCU, :class:`ReCUWeight`. ``"fda"``: FDA, :class:`FourierScaledSign`.
+    ``"real"``: ``None``, the latent weights used as they are (still clipped to [-1, 1] by the layer): binary
+    activations with real-valued weights, the first stage of two-stage BNN training (ReActNet, Real-to-Binary).
     """
+    if weight_quantizer == "real":
+        return None
     if depthwise and weight_quantizer not in ("sign", "scaled_sign"):
         raise ValueError(f"a depthwise kernel takes weight_quantizer 'sign' or 'scaled_sign', got {weight_quantizer!r}")
     if weight_quantizer == "sign":

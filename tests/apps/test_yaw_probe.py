@@ -19,13 +19,21 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
     with pytest.raises(SystemExit) as refused:
         yaw_probe.main(["--out", str(out), "--input-hw", "16", "48"])
     assert refused.value.code == 2 and "--input-hw" in capsys.readouterr().err and not out.exists()
+    for bad in (["--method", "fp", "--stage1-steps", "2"], ["--steps", "4", "--stage1-steps", "5"]):
+        with pytest.raises(SystemExit) as refused:
+            yaw_probe.main(["--out", str(out), *bad])
+        assert refused.value.code == 2 and "stage1_steps" in capsys.readouterr().err and not out.exists()
     args = ["--out", str(out), "--num-train", "6", "--num-test", "3", "--input-hw", "64", "48", "--epochs", "2",
-            "--steps", "4", "--eval-every", "2", "--batch-size", "4", "--appearance", "front", "--method", "bnn"]
+            "--steps", "6", "--eval-every", "2", "--batch-size", "4", "--appearance", "front", "--method", "bnn",
+            "--stage1-steps", "3"]
     assert yaw_probe.main(args) == 0
-    report = json.loads((out / "yaw_probe_bnn_front_64x48_4steps.json").read_text())
-    assert [p["step"] for p in report["curve"]] == [2, 4] and report["train_examples"] == 12
+    report = json.loads((out / "yaw_probe_bnn_front_64x48_6steps_stage1-3.json").read_text())
+    assert [(p["step"], p["weights"]) for p in report["curve"]] == [(2, "real"), (3, "real"), (5, "binary"),
+                                                                    (6, "binary")]
+    assert report["train_examples"] == 12
     assert all(np.isfinite(p[k]) for p in report["curve"] for k in ("test_mae", "test_corr", "train_mae", "fit_mae"))
-    assert "the best constant scores" in (out / "yaw_probe_bnn_front_64x48_4steps.md").read_text()
+    text = (out / "yaw_probe_bnn_front_64x48_6steps_stage1-3.md").read_text()
+    assert "the best constant scores" in text and "two stages: 3 steps with real weights" in text
 
     from bidrn_tf.data import load_people
 
@@ -49,3 +57,5 @@ def test_report_names_carry_the_settings_that_differ_from_the_defaults():
     assert yaw_probe.report_name("bidrn", "plain", (128, 96), lr=1e-4) == "yaw_probe_bidrn_plain_128x96_lr0.0001"
     assert (yaw_probe.report_name("bnn", "front", (64, 48), lr=yaw_probe.LR, steps=6000)
             == "yaw_probe_bnn_front_64x48_6000steps")
+    assert (yaw_probe.report_name("bidrn", "plain", (128, 96), stage1_steps=1500)
+            == "yaw_probe_bidrn_plain_128x96_stage1-1500")

@@ -49,6 +49,9 @@ def test_bad_arguments():
         build_resnet(depth=18, method="fp", fp_init="glorot")
     with pytest.raises(ValueError, match="xnor_activation_scale"):
         build_resnet(depth=18, method="bnn", xnor_activation_scale=True)
+    for method in ("fp", "fda"):
+        with pytest.raises(ValueError, match="binary_weights"):
+            build_resnet(depth=18, method=method, binary_weights=False)
 
 
 @pytest.mark.parametrize("method", ["fp", "bnn", "bidrn"])
@@ -166,3 +169,33 @@ def test_xnor_is_bnn_when_batchnorm_follows_every_binary_conv():
     np.testing.assert_allclose(feats["xnor"][1], feats["bnn"][1], atol=2e-3)
     for g_bnn, g_xnor in zip(grads["bnn"], grads["xnor"]):
         np.testing.assert_allclose(g_xnor, g_bnn, atol=2e-3 * np.abs(g_bnn).max())
+
+
+@pytest.mark.parametrize("method", ["bnn", "reactnet", "bidrn"])
+def test_real_weights_stage_keeps_binary_activations_and_hands_its_weights_to_the_binary_model(method):
+    """binary_weights=False (two-stage training's first stage): every binary conv keeps its activation sign and
+    drops its weight binarizer, and the variables load into the binary model as they are. Independent check: on
+    kernels that are their own binarization (+-1 for BNN's sign; +-c with one power of two c per output channel,
+    per channel of a depthwise kernel, for the scaled sign: exact in float32) the two models compute the same
+    function; on the glorot latent kernels they do not."""
+    shape = (64, 64, 3)
+    real = build_resnet(depth=18, method=method, input_shape=shape, binary_weights=False)
+    binary = build_resnet(depth=18, method=method, input_shape=shape)
+    convs = [m for m in real.submodules if isinstance(m, (lq.layers.QuantConv2D, lq.layers.QuantDepthwiseConv2D))]
+    assert convs and all(getattr(m, "kernel_quantizer", getattr(m, "depthwise_quantizer", None)) is None
+                         and m.input_quantizer is not None for m in convs)
+    binary.set_weights(real.get_weights())
+    x = tf.random.stateless_uniform((2, *shape), seed=(1, 2), minval=-1.0, maxval=1.0)
+    assert not np.allclose(real(x, training=False).numpy(), binary(x, training=False).numpy(), atol=1e-3)
+
+    rng = np.random.default_rng(0)
+    for m in convs:
+        depthwise = isinstance(m, lq.layers.QuantDepthwiseConv2D)
+        var = m.depthwise_kernel if depthwise else m.kernel
+        k = var.shape
+        channels = (1, 1, k[2], 1) if depthwise else (1, 1, 1, k[3])
+        scale = 1.0 if method == "bnn" else 2.0 ** rng.integers(-4, 0, size=channels)
+        var.assign((rng.choice([-1.0, 1.0], size=k) * scale).astype(np.float32))
+    binary.set_weights(real.get_weights())
+    np.testing.assert_allclose(real(x, training=False).numpy(), binary(x, training=False).numpy(),
+                               rtol=1e-5, atol=1e-5)
