@@ -132,16 +132,20 @@ def test_each_module_converts_to_binary_ops_and_matches_keras(name, rng):
 # ----------------------------------------------------------------------------------------------------
 # switches of BiDRNConfig at the block level
 # ----------------------------------------------------------------------------------------------------
-def test_binary_transposed_conv_is_a_4x4_stride2_transposed_conv_of_the_signs():
+@pytest.mark.parametrize("weight_quantizer", ["scaled_sign", "real"])
+def test_binary_transposed_conv_is_a_4x4_stride2_transposed_conv_of_the_signs(weight_quantizer):
     """Against tf.nn.conv2d_transpose with the layer's own 4x4 kernel, on sign(x) extended by +1 (the
-    package's binary padding); inside the border it equals the zero-padded transposed convolution."""
+    package's binary padding); inside the border it equals the zero-padded transposed convolution. With
+    ``"real"`` weights the 4x4 kernel is the latent one re-indexed, with the scaled sign it is binary per filter."""
     from bidrn_tf.nn.layers import BinaryConv2DTranspose
 
     x = tf.random.normal((2, 5, 4, 3), seed=0)
-    layer = BinaryConv2DTranspose(6, sign="ste", weight_quantizer="scaled_sign")
+    layer = BinaryConv2DTranspose(6, sign="ste", weight_quantizer=weight_quantizer)
     y = layer(x).numpy()
     kernel = layer.to_transposed_kernel()
     assert y.shape == (2, 10, 8, 6) and kernel.shape == (4, 4, 6, 3)
+    magnitudes = np.unique(np.round(np.abs(kernel.numpy()), 6))
+    assert len(magnitudes) == (6 * 4 if weight_quantizer == "scaled_sign" else 16 * 3 * 6)
     signs = tf.where(x >= 0, 1.0, -1.0)
     extended = tf.pad(signs, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=1.0)
     reference = tf.nn.conv2d_transpose(extended, kernel, (2, 14, 12, 6), 2, padding="SAME")[:, 2:-2, 2:-2]
