@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    write_report(os.path.join(out, report_name(args.method, args.appearance, args.input_hw, lr=args.lr, steps=args.steps,
-                                             stage1_steps=args.stage1_steps)),
-                 {**result, "args": settings}, report)
+    name = report_name(args.method, args.appearance, args.input_hw, lr=args.lr, steps=args.steps,
+                       stage1_steps=args.stage1_steps)
+    write_report(os.path.join(out, name), {**result, "args": settings}, report)
     return 0

@@ -53,7 +53,8 @@ class BiDRNConfig:
 
     def __post_init__(self):
         choices = {"sign": ("approx", "tanh", "ste"), "redistribution": ("rprelu", "leakyrelu"),
-                   "weight_quantizer": ("scaled_sign", "sign", "real"), "block_residual": ("fp", "binary", "avgpool", "duplicate", "none"),
+                   "weight_quantizer": ("scaled_sign", "sign", "real"),
+                   "block_residual": ("fp", "binary", "avgpool", "duplicate", "none"),
                    "stem_activation": ("hardtanh", "relu")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
