@@ -147,9 +147,9 @@ def report_name(method: str, appearance: str, input_hw, *, lr: float = LR, steps
 
 def format_report(result: dict, *, appearance: str, args: dict) -> str:
     """Markdown: the setting, the constant and the curve."""
-    rows = "\n".join(f"| {p['step']} | {p.get('weights', 'binary')} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | "
+    rows = "\n".join(f"| {p['step']} | {p['weights']} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | "
                      f"{p['train_mae']:.1f} | {p['fit_mae']:.1f} |" for p in result["curve"])
-    stage1 = args.get("stage1_steps", 0)
+    stage1 = args["stage1_steps"]
     recipe = (f"two stages: {stage1} steps with real weights and binary activations, then the binary model from "
               f"those weights (each stage its own Adam and step decay)" if 0 < stage1 < args["steps"] else
               "real weights and binary activations throughout (not a binary network)" if stage1 else "one stage")

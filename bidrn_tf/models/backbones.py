@@ -328,7 +328,8 @@ def build_resnet(
     spec = baseline_spec(method, xnor_activation_scale=xnor_activation_scale) if method in BASELINES else None
     if not binary_weights:
         cfg = dataclasses.replace(cfg, weight_quantizer="real")
-        spec = spec and dataclasses.replace(spec, weight_quantizer="real")
+        if spec is not None:  # None for bidrn, whose weight quantizer is in cfg
+            spec = dataclasses.replace(spec, weight_quantizer="real")
 
     inputs = tf.keras.Input(shape=tuple(input_shape), name="image")
     stem_act = "relu" if method == "fp" else (cfg.stem_activation if method == "bidrn" else "hardtanh")
