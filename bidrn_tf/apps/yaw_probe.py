@@ -26,6 +26,7 @@ import numpy as np
 
 YAW_SCALE = 60.0  # degrees: the regressor's output unit (the generated yaws are within +-60)
 STEPS, LR = 3000, 1e-3  # the probe's default budget and Adam rate
+NUM_TRAIN, EPOCHS = 512, 24  # the default training people (a comparison's) and augmented epochs of their crops
 
 
 def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, training: bool = False,
@@ -62,7 +63,7 @@ def check_settings(*, method: str, epochs: int, steps: int, eval_every: int, bat
 
 
 def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
-          epochs: int = 24, steps: int = STEPS, eval_every: int = 500, batch_size: int = 16, lr: float = LR,
+          epochs: int = EPOCHS, steps: int = STEPS, eval_every: int = 500, batch_size: int = 16, lr: float = LR,
           seed: int = 0, fp_init: str = "he", stage1_steps: int = 0, progress: bool = True) -> dict:
     """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
     "curve": [{"step", "test_mae", "test_corr", "train_mae", "fit_mae"}]}: mean absolute yaw errors in degrees on
@@ -135,13 +136,15 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     return result
 
 
-def report_name(method: str, appearance: str, input_hw, *, lr: float = LR, steps: int = STEPS,
-                stage1_steps: int = 0) -> str:
-    """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_lr<lr>``, ``_<steps>steps`` and ``_stage1-<N>`` where
-    they differ from the defaults: one report per setting, so probes of several methods, looks, crop sizes and
-    recipes share a folder."""
+def report_name(method: str, appearance: str, input_hw, *, num_train: int = NUM_TRAIN, epochs: int = EPOCHS,
+                lr: float = LR, steps: int = STEPS, stage1_steps: int = 0) -> str:
+    """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_<num_train>people``, ``_<epochs>epochs``,
+    ``_lr<lr>``, ``_<steps>steps`` and ``_stage1-<N>`` where they differ from the defaults: one report per
+    setting, so probes of several methods, looks, crop sizes, data and recipes share a folder."""
     name = f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
-    return (name + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
+    return (name + (f"_{num_train}people" if num_train != NUM_TRAIN else "")
+            + (f"_{epochs}epochs" if epochs != EPOCHS else "")
+            + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
             + (f"_stage1-{stage1_steps}" if stage1_steps else ""))
 
 
@@ -174,7 +177,7 @@ def main(argv=None) -> int:
     from bidrn_tf.apps.compare import DIAGNOSE_SEED_OFFSET, data_dir
     from bidrn_tf.cli import backbone_side, positive_int
     from bidrn_tf.data import load_people
-    from bidrn_tf.data.synthetic import APPEARANCES, generate
+    from bidrn_tf.data.synthetic import APPEARANCES, generate, generated_with
     from bidrn_tf.fileio import write_report
     from bidrn_tf.models.backbones import METHODS
     from bidrn_tf.nn.layers import FP_CONV_INITS
@@ -185,13 +188,14 @@ def main(argv=None) -> int:
     ap.add_argument("--appearance", default="plain", choices=APPEARANCES)
     ap.add_argument("--out", default="out/yaw_probe",
                     help="folder of the generated people (a comparison's --out reuses its people) and the report")
-    ap.add_argument("--num-train", type=positive_int, default=512)
+    ap.add_argument("--num-train", type=positive_int, default=NUM_TRAIN,
+                    help="training people; a folder holding another number of them is refused, not regenerated")
     ap.add_argument("--num-test", type=positive_int, default=512, help="fresh people (compare's diagnose seed)")
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--method", default="fp", choices=METHODS)
     ap.add_argument("--input-hw", type=backbone_side, nargs=2, default=[128, 96], metavar=("H", "W"),
                     help="the crop the pipeline cuts and the ResNet reads; sides >= 32")
-    ap.add_argument("--epochs", type=positive_int, default=24, help="augmented epochs of crops drawn once")
+    ap.add_argument("--epochs", type=positive_int, default=EPOCHS, help="augmented epochs of crops drawn once")
     ap.add_argument("--steps", type=positive_int, default=STEPS)
     ap.add_argument("--eval-every", type=positive_int, default=500)
     ap.add_argument("--batch-size", type=positive_int, default=16)
@@ -209,9 +213,15 @@ def main(argv=None) -> int:
     except ValueError as error:
         ap.error(str(error))
     out = os.path.abspath(args.out)
+    existing = generated_with(data_dir(out, args.appearance)) or {}
+    if existing and (existing.get("num_train"), existing.get("seed")) != (args.num_train, args.data_seed):
+        ap.error(f"{data_dir(out, args.appearance)} holds {existing.get('num_train')} training people of data seed "
+                 f"{existing.get('seed')}, not --num-train {args.num_train} of --data-seed {args.data_seed}; "
+                 "choose another --out rather than regenerating them")
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
-    train_dir = generate(data_dir(out, args.appearance), smplx_model=smplx, num_train=args.num_train, num_val=32,
+    num_val = existing.get("num_val", 32)  # the probe reads none of them; a comparison's folder keeps its own
+    train_dir = generate(data_dir(out, args.appearance), smplx_model=smplx, num_train=args.num_train, num_val=num_val,
                          seed=args.data_seed, appearance=args.appearance)
     test_dir = generate(data_dir(out, args.appearance, args.num_test), smplx_model=smplx, num_train=1,
                         num_val=args.num_test, seed=args.data_seed + DIAGNOSE_SEED_OFFSET,
@@ -223,7 +233,7 @@ def main(argv=None) -> int:
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    name = report_name(args.method, args.appearance, args.input_hw, lr=args.lr, steps=args.steps,
-                       stage1_steps=args.stage1_steps)
+    name = report_name(args.method, args.appearance, args.input_hw, num_train=args.num_train, epochs=args.epochs,
+                       lr=args.lr, steps=args.steps, stage1_steps=args.stage1_steps)
     write_report(os.path.join(out, name), {**result, "args": settings}, report)
     return 0

@@ -151,12 +151,29 @@ def _check_appearance(appearance: str) -> None:
         raise ValueError(f"appearance={appearance!r}: expected one of {', '.join(APPEARANCES)}")
 
 
+RECORD = "synthetic.json"  # in a generated folder: the settings it was generated with (``generated_with``)
+
+
 def appearance_folder(folder: str, appearance: str) -> str:
     """Where the people of ``appearance`` go instead of ``folder``: ``folder`` itself for ``"plain"`` (the first
     version's), ``folder_<appearance>`` otherwise, so that another appearance never regenerates over the people
     runs were trained on."""
     _check_appearance(appearance)
     return folder if appearance == "plain" else f"{folder}_{appearance}"
+
+
+def generated_with(out_dir: str) -> dict | None:
+    """The settings the people in ``out_dir`` were generated with (``version``, ``seed``, ``num_train``,
+    ``num_val``, ``smplx_model_sha256``, and ``appearance`` unless plain), or None when there are none or their
+    record is unreadable (:func:`generate` then generates them again)."""
+    meta_path = os.path.join(out_dir, RECORD)
+    if not os.path.isfile(meta_path):
+        return None
+    with open(meta_path) as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError:
+            return None
 
 
 def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
@@ -172,17 +189,10 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
            "smplx_model_sha256": _file_digest(smplx_model)}
     if appearance != "plain":
         key["appearance"] = appearance  # "plain" sets keep the key of the first version, so their caches stay valid
-    meta_path = os.path.join(out_dir, "synthetic.json")
-    if os.path.isfile(meta_path):
-        with open(meta_path) as f:
-            try:
-                cached = json.load(f)
-            except json.JSONDecodeError:
-                cached = None  # unreadable cache record: generate again
-        if cached == key:
-            if progress:
-                print(f"synthetic dataset: reusing {out_dir}")
-            return out_dir
+    if generated_with(out_dir) == key:
+        if progress:
+            print(f"synthetic dataset: reusing {out_dir}")
+        return out_dir
     rng = np.random.default_rng(seed)
     layer = SMPLXLayer(smplx_model)
     arrays = load(smplx_model)
@@ -238,7 +248,7 @@ def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: in
 
     for split in splits:
         write_atomic(os.path.join(out_dir, SPLIT_FILES[split]), json.dumps(annotations[split]).encode())
-    write_atomic(meta_path, json.dumps(key).encode())
+    write_atomic(os.path.join(out_dir, RECORD), json.dumps(key).encode())
     return out_dir
 
 

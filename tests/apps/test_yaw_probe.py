@@ -27,13 +27,18 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
             "--steps", "6", "--eval-every", "2", "--batch-size", "4", "--appearance", "front", "--method", "bnn",
             "--stage1-steps", "3"]
     assert yaw_probe.main(args) == 0
-    report = json.loads((out / "yaw_probe_bnn_front_64x48_6steps_stage1-3.json").read_text())
+    report = json.loads((out / "yaw_probe_bnn_front_64x48_6people_2epochs_6steps_stage1-3.json").read_text())
     assert [(p["step"], p["weights"]) for p in report["curve"]] == [(2, "real"), (3, "real"), (5, "binary"),
                                                                     (6, "binary")]
     assert report["train_examples"] == 12
     assert all(np.isfinite(p[k]) for p in report["curve"] for k in ("test_mae", "test_corr", "train_mae", "fit_mae"))
-    text = (out / "yaw_probe_bnn_front_64x48_6steps_stage1-3.md").read_text()
+    text = (out / "yaw_probe_bnn_front_64x48_6people_2epochs_6steps_stage1-3.md").read_text()
     assert "the best constant scores" in text and "two stages: 3 steps with real weights" in text
+    people = sorted(p.name for p in (out / "data_front").rglob("*"))
+    with pytest.raises(SystemExit) as refused:  # other training people in a folder that has some: not regenerated
+        yaw_probe.main([*args, "--num-train", "7"])
+    assert refused.value.code == 2 and "holds 6 training people" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "data_front").rglob("*")) == people
 
     from bidrn_tf.data import load_people
 
@@ -59,3 +64,5 @@ def test_report_names_carry_the_settings_that_differ_from_the_defaults():
             == "yaw_probe_bnn_front_64x48_6000steps")
     assert (yaw_probe.report_name("bidrn", "plain", (128, 96), stage1_steps=1500)
             == "yaw_probe_bidrn_plain_128x96_stage1-1500")
+    assert (yaw_probe.report_name("bnn", "plain", (128, 96), num_train=2048, epochs=6, lr=1e-4)
+            == "yaw_probe_bnn_plain_128x96_2048people_6epochs_lr0.0001")
