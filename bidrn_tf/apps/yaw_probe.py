@@ -213,15 +213,16 @@ def main(argv=None) -> int:
     except ValueError as error:
         ap.error(str(error))
     out = os.path.abspath(args.out)
-    existing = generated_with(data_dir(out, args.appearance)) or {}
+    train_folder = data_dir(out, args.appearance)
+    existing = generated_with(train_folder) or {}
     if existing and (existing.get("num_train"), existing.get("seed")) != (args.num_train, args.data_seed):
-        ap.error(f"{data_dir(out, args.appearance)} holds {existing.get('num_train')} training people of data seed "
+        ap.error(f"{train_folder} holds {existing.get('num_train')} training people of data seed "
                  f"{existing.get('seed')}, not --num-train {args.num_train} of --data-seed {args.data_seed}; "
                  "choose another --out rather than regenerating them")
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
     num_val = existing.get("num_val", 32)  # the probe reads none of them; a comparison's folder keeps its own
-    train_dir = generate(data_dir(out, args.appearance), smplx_model=smplx, num_train=args.num_train, num_val=num_val,
+    train_dir = generate(train_folder, smplx_model=smplx, num_train=args.num_train, num_val=num_val,
                          seed=args.data_seed, appearance=args.appearance)
     test_dir = generate(data_dir(out, args.appearance, args.num_test), smplx_model=smplx, num_train=1,
                         num_val=args.num_test, seed=args.data_seed + DIAGNOSE_SEED_OFFSET,
