@@ -137,15 +137,15 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
 
 
 def report_name(method: str, appearance: str, input_hw, *, num_train: int = NUM_TRAIN, epochs: int = EPOCHS,
-                lr: float = LR, steps: int = STEPS, stage1_steps: int = 0) -> str:
+                lr: float = LR, steps: int = STEPS, stage1_steps: int = 0, seed: int = 0) -> str:
     """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_<num_train>people``, ``_<epochs>epochs``,
-    ``_lr<lr>``, ``_<steps>steps`` and ``_stage1-<N>`` where they differ from the defaults: one report per
-    setting, so probes of several methods, looks, crop sizes, data and recipes share a folder."""
+    ``_lr<lr>``, ``_<steps>steps``, ``_stage1-<N>`` and ``_seed<N>`` where they differ from the defaults: one
+    report per setting, so probes of several methods, looks, crop sizes, data, recipes and seeds share a folder."""
     name = f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
     return (name + (f"_{num_train}people" if num_train != NUM_TRAIN else "")
             + (f"_{epochs}epochs" if epochs != EPOCHS else "")
             + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
-            + (f"_stage1-{stage1_steps}" if stage1_steps else ""))
+            + (f"_stage1-{stage1_steps}" if stage1_steps else "") + (f"_seed{seed}" if seed else ""))
 
 
 def format_report(result: dict, *, appearance: str, args: dict) -> str:
@@ -200,7 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-every", type=positive_int, default=500)
     ap.add_argument("--batch-size", type=positive_int, default=16)
     ap.add_argument("--lr", type=float, default=LR)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="training seed: initialisation, the crops' augmentation and their order")
     ap.add_argument("--stage1-steps", type=int, default=0,
                     help="two-stage recipe: the first N steps with real weights (binary activations), then binary "
                          "weights from them; 0: one stage (default); equal to --steps: real weights throughout")
@@ -235,6 +236,6 @@ def main(argv=None) -> int:
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
     name = report_name(args.method, args.appearance, args.input_hw, num_train=args.num_train, epochs=args.epochs,
-                       lr=args.lr, steps=args.steps, stage1_steps=args.stage1_steps)
+                       lr=args.lr, steps=args.steps, stage1_steps=args.stage1_steps, seed=args.seed)
     write_report(os.path.join(out, name), {**result, "args": settings}, report)
     return 0

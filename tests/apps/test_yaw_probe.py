@@ -57,7 +57,7 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
 
 
 def test_report_names_carry_the_settings_that_differ_from_the_defaults():
-    """Probes of one method with another rate or budget get their own report instead of overwriting the default's."""
+    """Probes of one method with another rate, budget or seed get their own report instead of overwriting the default's."""
     assert yaw_probe.report_name("bidrn", "plain", (128, 96)) == "yaw_probe_bidrn_plain_128x96"
     assert yaw_probe.report_name("bidrn", "plain", (128, 96), lr=1e-4) == "yaw_probe_bidrn_plain_128x96_lr0.0001"
     assert (yaw_probe.report_name("bnn", "front", (64, 48), lr=yaw_probe.LR, steps=6000)
@@ -66,3 +66,5 @@ def test_report_names_carry_the_settings_that_differ_from_the_defaults():
             == "yaw_probe_bidrn_plain_128x96_stage1-1500")
     assert (yaw_probe.report_name("bnn", "plain", (128, 96), num_train=2048, epochs=6, lr=1e-4)
             == "yaw_probe_bnn_plain_128x96_2048people_6epochs_lr0.0001")
+    assert (yaw_probe.report_name("bidrn", "plain", (128, 96), num_train=2048, epochs=6, lr=1e-4, seed=1)
+            == "yaw_probe_bidrn_plain_128x96_2048people_6epochs_lr0.0001_seed1")
