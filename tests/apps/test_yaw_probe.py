@@ -57,7 +57,8 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
 
 
 def test_report_names_carry_the_settings_that_differ_from_the_defaults():
-    """Probes of one method with another rate, budget or seed get their own report instead of overwriting the default's."""
+    """Probes of one method with another rate, budget or seed get their own report instead of overwriting the
+    default's."""
     assert yaw_probe.report_name("bidrn", "plain", (128, 96)) == "yaw_probe_bidrn_plain_128x96"
     assert yaw_probe.report_name("bidrn", "plain", (128, 96), lr=1e-4) == "yaw_probe_bidrn_plain_128x96_lr0.0001"
     assert (yaw_probe.report_name("bnn", "front", (64, 48), lr=yaw_probe.LR, steps=6000)
