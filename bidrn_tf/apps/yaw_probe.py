@@ -127,13 +127,19 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
         corr = float(np.corrcoef(pred, y_test)[0, 1]) if np.std(pred) > 0 and len(pred) > 1 else 0.0
         point = {"step": done, "test_mae": float(np.mean(np.abs(pred - y_test))), "test_corr": corr,
                  "train_mae": float(np.mean(np.abs(pred_seen - y_train[:512]))), "fit_mae": fit_loss * YAW_SCALE,
-                 "weights": "real" if done <= stage1_steps else "binary"}
+                 "weights": point_weights(method, done, stage1_steps)}
         result["curve"].append(point)
         if progress:
             print(f"  step {done} ({point['weights']} weights): test yaw error {point['test_mae']:.1f} deg "
                   f"(correlation {corr:.2f}), training {point['train_mae']:.1f} (in training mode "
                   f"{point['fit_mae']:.1f}); {time.perf_counter() - t0:.0f} s", flush=True)
     return result
+
+
+def point_weights(method: str, step: int, stage1_steps: int) -> str:
+    """The weights a point after ``step`` steps was measured with: ``"full precision"`` (``fp``: nothing is
+    binary), ``"real"`` (binary activations, real-valued weights: the first ``stage1_steps``) or ``"binary"``."""
+    return "full precision" if method == "fp" else "real" if step <= stage1_steps else "binary"
 
 
 def report_name(method: str, appearance: str, input_hw, *, num_train: int = NUM_TRAIN, epochs: int = EPOCHS,

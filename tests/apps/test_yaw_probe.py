@@ -56,6 +56,13 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
         yaw_probe.probe(train_people, test_people, str(out / "synthetic_smplx_model.npz"), steps=0)
 
 
+def test_points_name_the_weights_they_were_measured_with():
+    """FP's points are not labelled binary; a two-stage run's are real up to its switch and binary after it."""
+    assert yaw_probe.point_weights("fp", 500, 0) == "full precision"
+    assert [yaw_probe.point_weights("bidrn", s, 1500) for s in (500, 1500, 2000)] == ["real", "real", "binary"]
+    assert yaw_probe.point_weights("bnn", 500, 0) == "binary"
+
+
 def test_report_names_carry_the_settings_that_differ_from_the_defaults():
     """Probes of one method with another rate, budget or seed get their own report instead of overwriting the
     default's."""
