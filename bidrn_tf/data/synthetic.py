@@ -256,8 +256,7 @@ def default_dataset(smplx_model: str | None = None, num_train: int = 64, num_val
                     root: str = "out/data", appearance: str = "plain") -> tuple[str, str]:
     """``(data_dir, smplx_model)`` of the embedded default dataset under ``root`` (generated once, cached),
     made with ``smplx_model`` or, when that is ``None``, the generated stand-in model. Each ``appearance`` has
-    its own folder (``_<appearance>`` appended unless ``"plain"``), so switching never regenerates over people a
-    run was trained on."""
+    its own folder (:func:`appearance_folder`)."""
     from bidrn_tf.smplx.synthetic import model_or_stand_in
 
     data_dir = appearance_folder(os.path.join(root, f"synthetic_{num_train}_{num_val}_seed{seed}"), appearance)
