@@ -262,7 +262,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     body's front, which marks which way it is turned), in folders of their own (:func:`data_dir`)."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
-    from bidrn_tf.data.synthetic import generate
+    from bidrn_tf.data.synthetic import check_same_people, generate
     from bidrn_tf.models.config import PRESETS
     from bidrn_tf.smplx.synthetic import model_or_stand_in
     from bidrn_tf.train.diagnostics import error_budget, median_mesh, median_mesh_control
@@ -275,6 +275,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         return {"control": None, "median_mesh_control": None, "true_root_oracle": None, "methods": {}}  # nothing
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
+    check_same_people(data_dir(out, appearance), seed=data_seed, num_train=num_train, num_val=num_val)
     data = generate(data_dir(out, appearance), smplx_model=smplx, num_train=num_train, num_val=num_val,
                     seed=data_seed, appearance=appearance)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")

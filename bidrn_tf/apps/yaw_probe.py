@@ -183,7 +183,7 @@ def main(argv=None) -> int:
     from bidrn_tf.apps.compare import DIAGNOSE_SEED_OFFSET, data_dir
     from bidrn_tf.cli import backbone_side, positive_int
     from bidrn_tf.data import load_people
-    from bidrn_tf.data.synthetic import APPEARANCES, generate, generated_with
+    from bidrn_tf.data.synthetic import APPEARANCES, check_same_people, generate
     from bidrn_tf.fileio import write_report
     from bidrn_tf.models.backbones import METHODS
     from bidrn_tf.nn.layers import FP_CONV_INITS
@@ -221,11 +221,10 @@ def main(argv=None) -> int:
         ap.error(str(error))
     out = os.path.abspath(args.out)
     train_folder = data_dir(out, args.appearance)
-    existing = generated_with(train_folder) or {}
-    if existing and (existing.get("num_train"), existing.get("seed")) != (args.num_train, args.data_seed):
-        ap.error(f"{train_folder} holds {existing.get('num_train')} training people of data seed "
-                 f"{existing.get('seed')}, not --num-train {args.num_train} of --data-seed {args.data_seed}; "
-                 "choose another --out rather than regenerating them")
+    try:
+        existing = check_same_people(train_folder, seed=args.data_seed, num_train=args.num_train)
+    except ValueError as error:
+        ap.error(str(error))
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
     num_val = existing.get("num_val", 32)  # the probe reads none of them; a comparison's folder keeps its own

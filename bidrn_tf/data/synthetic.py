@@ -176,6 +176,26 @@ def generated_with(out_dir: str) -> dict | None:
             return None
 
 
+def check_same_people(out_dir: str, *, seed: int, num_train: int, num_val: int | None = None) -> dict:
+    """The record of the people already in ``out_dir`` (``generated_with``; ``{}`` when there are none), after
+    checking that they are the ones asked for: ``seed``, ``num_train`` and, unless None, ``num_val``.
+
+    :func:`generate` regenerates a folder whose record differs; where runs were trained on the people in it
+    (a comparison's or the yaw probe's ``--out``) that would continue them on other people, so callers that
+    keep runs beside their people call this first. Raises ``ValueError`` naming the folder, what it holds and
+    what was asked, before anything is written."""
+    found = generated_with(out_dir) or {}
+    if not found:
+        return found
+    asked = {"seed": seed, "num_train": num_train} | ({} if num_val is None else {"num_val": num_val})
+    differ = [f"{key} {found.get(key)!r} there, {value!r} asked" for key, value in asked.items()
+              if found.get(key) != value]
+    if differ:
+        raise ValueError(f"{out_dir} holds generated people of another setting ({'; '.join(differ)}); runs may "
+                         "have been trained on them: choose another folder (--out) rather than regenerating them")
+    return found
+
+
 def generate(out_dir: str, *, smplx_model: str, num_train: int = 64, num_val: int = 16, seed: int = 0,
              progress: bool = True, appearance: str = "plain") -> str:
     """Write (or reuse) the synthetic dataset in ``out_dir``; returns ``out_dir``. See module docstring."""

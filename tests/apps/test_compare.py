@@ -289,6 +289,28 @@ def test_seeds_are_checked_before_anything_is_written(tmp_path):
     assert not os.path.exists(tmp_path / "c")
 
 
+def test_other_people_under_the_same_out_are_refused_not_regenerated(tmp_path):
+    """Runs in ``out`` were trained on the people in ``out/data``: a comparison asking for another number of
+    training or validation people, or another data seed, is refused naming what differs, and the people on disk
+    are left as they were (no run folder either)."""
+    from bidrn_tf.apps.compare import compare, data_dir
+    from bidrn_tf.data.synthetic import generate
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
+
+    out = tmp_path / "c"
+    out.mkdir()
+    people = generate(data_dir(str(out), "plain"), smplx_model=model_or_stand_in(None, str(out)), num_train=2,
+                      num_val=1, seed=0, progress=False)
+    before = {p: p.stat().st_mtime_ns for p in sorted((tmp_path / "c" / "data").rglob("*"))}
+    for asked, message in (({"num_train": 3, "num_val": 1}, "num_train 2 there, 3 asked"),
+                           ({"num_train": 2, "num_val": 2}, "num_val 1 there, 2 asked"),
+                           ({"num_train": 2, "num_val": 1, "data_seed": 1}, "seed 0 there, 1 asked")):
+        with pytest.raises(ValueError, match=f"{people} holds generated people of another setting .*{message}"):
+            compare(["fp"], steps=2, eval_every=1, out=str(out), **asked)
+    assert {p: p.stat().st_mtime_ns for p in sorted((tmp_path / "c" / "data").rglob("*"))} == before
+    assert not os.path.exists(run_dir(str(out), "fp", 0))
+
+
 def test_resolution_of_the_seeds_from_the_pooled_spread():
     """Analytic values: every method's three seeds spread by sample std 5 mm, so the pooled spread is 5 mm with
     6 degrees of freedom; z_0.975 + z_0.8 = 2.8016; smallest resolved difference 2.8016 * 5 * sqrt(2 / 3) =

@@ -37,7 +37,7 @@ def test_probe_trains_scores_against_the_median_and_writes_its_report(tmp_path, 
     people = sorted(p.name for p in (out / "data_front").rglob("*"))
     with pytest.raises(SystemExit) as refused:  # other training people in a folder that has some: not regenerated
         yaw_probe.main([*args, "--num-train", "7"])
-    assert refused.value.code == 2 and "holds 6 training people" in capsys.readouterr().err
+    assert refused.value.code == 2 and "num_train 6 there, 7 asked" in capsys.readouterr().err
     assert sorted(p.name for p in (out / "data_front").rglob("*")) == people
 
     from bidrn_tf.data import load_people
