@@ -512,20 +512,34 @@ def _runs(result: dict):
 
 
 def method_colors(n: int) -> list:
-    """``n`` distinct matplotlib colours, one per method of a plot: the default cycle (tab10) up to 10 methods,
-    tab20 up to 20 (a comparison with every method and XNOR+K has 11: tab10 would repeat FP's colour for the
-    eleventh). ValueError above 20."""
+    """``n`` distinct matplotlib colours, one per method of a plot: the default cycle (tab10) up to 10 methods;
+    up to 20, tab20's ten dark hues first and then their light partners (a comparison with every method and
+    XNOR+K has 11: tab10 would repeat FP's colour for the eleventh, and tab20 in its own order would give the
+    first two methods two blues; :func:`curve_styles` marks the light ones with squares). ValueError above 20."""
     import matplotlib
 
     if not 0 <= n <= 20:
         raise ValueError(f"plot_curves draws at most 20 methods, got {n}")
-    return list(matplotlib.colormaps["tab10" if n <= 10 else "tab20"].colors[:n])
+    if n <= 10:
+        return list(matplotlib.colormaps["tab10"].colors[:n])
+    pairs = matplotlib.colormaps["tab20"].colors
+    return list(pairs[0::2] + pairs[1::2])[:n]
+
+
+def curve_styles(methods: list) -> dict:
+    """{method: matplotlib line keywords (``color``, ``marker``, ``lw``, ``zorder``)} for the mean curves of
+    :func:`plot_curves`: colours from :func:`method_colors` in the methods' order, except that BiDRN, the method
+    the comparison is about, takes the first (never a light one) and is drawn thicker and on top; the eleventh
+    colour on (the light ones) with squares instead of dots."""
+    order = sorted(methods, key=lambda m: m != "bidrn")  # a stable sort: the others keep their order
+    return {m: {"color": c, "marker": "o" if i < 10 else "s", "lw": 2.4 if m == "bidrn" else 1.5,
+                "zorder": 3 if m == "bidrn" else 2} for i, (m, c) in enumerate(zip(order, method_colors(len(order))))}
 
 
 def plot_curves(result: dict, path: str, *, title: str) -> None:
     """Validation MPVPE (All) against step per method (matplotlib, PNG): the mean over its seeds at the steps
-    every seed reached, the band between the best and the worst seed, each seed as a thin line; the control
-    dashed, the oracle dotted."""
+    every seed reached (styled by :func:`curve_styles`), the band between the best and the worst seed, each
+    seed as a thin line; the control dashed, the oracle dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -535,12 +549,14 @@ def plot_curves(result: dict, path: str, *, title: str) -> None:
     from bidrn_tf.fileio import write_atomic
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for color, (method, r) in zip(method_colors(len(result["methods"])), result["methods"].items()):
+    styles = curve_styles(list(result["methods"]))
+    for method, r in result["methods"].items():
         curves = [r["runs"][s]["curve"] for s in sorted(r["runs"], key=int)]
         steps = sorted(set.intersection(*({p["step"] for p in c} for c in curves)))
         values = np.array([[next(p["MPVPE_all"] for p in c if p["step"] == st) for st in steps] for c in curves])
         n = len(curves)
-        ax.plot(steps, values.mean(axis=0), marker="o", ms=3, color=color,
+        color = styles[method]["color"]
+        ax.plot(steps, values.mean(axis=0), **styles[method], ms=3,
                 label=method if n == 1 else f"{method} (mean of {n} seeds)")
         if n > 1:
             ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15, lw=0)

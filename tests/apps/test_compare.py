@@ -60,8 +60,26 @@ def test_every_method_of_a_plot_has_its_own_colour():
     for n in (1, 10, 11, 20):
         assert len(set(method_colors(n))) == n
     assert method_colors(3) == method_colors(10)[:3]  # the default cycle while it suffices
+    import matplotlib
+
+    pairs = matplotlib.colormaps["tab20"].colors  # (dark, light) of one hue at 2k, 2k + 1
+    hue = [pairs.index(c) // 2 for c in method_colors(20)]
+    assert sorted(hue[:10]) == list(range(10)) and hue[10:] == hue[:10]  # ten hues first, then their light partners
     with pytest.raises(ValueError, match="at most 20"):
         method_colors(21)
+
+
+def test_bidrn_takes_the_first_colour_and_the_light_colours_get_squares():
+    from bidrn_tf.apps.compare import curve_styles, method_colors
+
+    methods = ["fp", "bnn", "xnor", "xnor_k", "dorefa", "bireal", "reactnet", "recu", "fda", "bbcu", "bidrn"]
+    styles = curve_styles(methods)
+    colors = method_colors(11)
+    assert styles["bidrn"]["color"] == colors[0] and styles["fp"]["color"] == colors[1]
+    assert styles["bbcu"]["color"] == colors[10] and styles["bbcu"]["marker"] == "s"
+    assert {styles[m]["marker"] for m in methods if m != "bbcu"} == {"o"}
+    assert styles["bidrn"]["lw"] > styles["fp"]["lw"] and styles["bidrn"]["zorder"] > styles["fp"]["zorder"]
+    assert curve_styles(["fp", "bnn"])["fp"]["color"] == method_colors(2)[0]  # without BiDRN: the methods' order
 
 
 def test_resumption_point_is_the_committed_checkpoint(tmp_path):
