@@ -273,9 +273,9 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     if report_only and not any(os.path.isfile(os.path.join(run_dir(out, m, s), "curve.json"))
                                for m in methods for s in seeds):
         return {"control": None, "median_mesh_control": None, "true_root_oracle": None, "methods": {}}  # nothing
+    check_same_people(data_dir(out, appearance), seed=data_seed, num_train=num_train, num_val=num_val)
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
-    check_same_people(data_dir(out, appearance), seed=data_seed, num_train=num_train, num_val=num_val)
     data = generate(data_dir(out, appearance), smplx_model=smplx, num_train=num_train, num_val=num_val,
                     seed=data_seed, appearance=appearance)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
@@ -532,8 +532,9 @@ def curve_styles(methods: list) -> dict:
     the comparison is about, takes the first (never a light one) and is drawn thicker and on top; the eleventh
     colour on (the light ones) with squares instead of dots."""
     order = sorted(methods, key=lambda m: m != "bidrn")  # a stable sort: the others keep their order
+    colors = method_colors(len(order))
     return {m: {"color": c, "marker": "o" if i < 10 else "s", "lw": 2.4 if m == "bidrn" else 1.5,
-                "zorder": 3 if m == "bidrn" else 2} for i, (m, c) in enumerate(zip(order, method_colors(len(order))))}
+                "zorder": 3 if m == "bidrn" else 2} for i, (m, c) in enumerate(zip(order, colors))}
 
 
 def plot_curves(result: dict, path: str, *, title: str) -> None:

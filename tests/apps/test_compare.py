@@ -1,5 +1,6 @@
 """The method comparison: table with the control, seeds, curves plot, resumption point."""
 import os
+import re
 
 import cv2
 import numpy as np
@@ -323,7 +324,7 @@ def test_other_people_under_the_same_out_are_refused_not_regenerated(tmp_path):
     for asked, message in (({"num_train": 3, "num_val": 1}, "num_train 2 there, 3 asked"),
                            ({"num_train": 2, "num_val": 2}, "num_val 1 there, 2 asked"),
                            ({"num_train": 2, "num_val": 1, "data_seed": 1}, "seed 0 there, 1 asked")):
-        with pytest.raises(ValueError, match=f"{people} holds generated people of another setting .*{message}"):
+        with pytest.raises(ValueError, match=f"{re.escape(people)} holds generated people of another setting .*{message}"):
             compare(["fp"], steps=2, eval_every=1, out=str(out), **asked)
     assert {p: p.stat().st_mtime_ns for p in sorted((tmp_path / "c" / "data").rglob("*"))} == before
     assert not os.path.exists(run_dir(str(out), "fp", 0))
