@@ -264,7 +264,7 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import check_same_people, generate
     from bidrn_tf.models.config import PRESETS
-    from bidrn_tf.smplx.synthetic import model_or_stand_in
+    from bidrn_tf.smplx.synthetic import STAND_IN_NAME, model_or_stand_in
     from bidrn_tf.train.diagnostics import error_budget, median_mesh, median_mesh_control
 
     seeds = list(seeds)
@@ -273,7 +273,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     if report_only and not any(os.path.isfile(os.path.join(run_dir(out, m, s), "curve.json"))
                                for m in methods for s in seeds):
         return {"control": None, "median_mesh_control": None, "true_root_oracle": None, "methods": {}}  # nothing
-    check_same_people(data_dir(out, appearance), seed=data_seed, num_train=num_train, num_val=num_val)
+    check_same_people(data_dir(out, appearance), seed=data_seed, num_train=num_train, num_val=num_val,
+                      smplx_model=os.path.join(out, STAND_IN_NAME))
     os.makedirs(out, exist_ok=True)
     smplx = model_or_stand_in(None, out)
     data = generate(data_dir(out, appearance), smplx_model=smplx, num_train=num_train, num_val=num_val,

@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     from bidrn_tf.fileio import write_report
     from bidrn_tf.models.backbones import METHODS
     from bidrn_tf.nn.layers import FP_CONV_INITS
-    from bidrn_tf.smplx.synthetic import model_or_stand_in
+    from bidrn_tf.smplx.synthetic import STAND_IN_NAME, model_or_stand_in
 
     ap = argparse.ArgumentParser(description="Can a network learn the body's yaw from the generated images? A "
                                              "ResNet-18 trained on the yaw alone, against the best constant")
@@ -222,7 +222,8 @@ def main(argv=None) -> int:
     out = os.path.abspath(args.out)
     train_folder = data_dir(out, args.appearance)
     try:
-        existing = check_same_people(train_folder, seed=args.data_seed, num_train=args.num_train)
+        existing = check_same_people(train_folder, seed=args.data_seed, num_train=args.num_train,
+                                     smplx_model=os.path.join(out, STAND_IN_NAME))
     except ValueError as error:
         ap.error(str(error))
     os.makedirs(out, exist_ok=True)

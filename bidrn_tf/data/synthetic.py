@@ -176,9 +176,12 @@ def generated_with(out_dir: str) -> dict | None:
             return None
 
 
-def check_same_people(out_dir: str, *, seed: int, num_train: int, num_val: int | None = None) -> dict:
+def check_same_people(out_dir: str, *, seed: int, num_train: int, num_val: int | None = None,
+                      smplx_model: str | None = None) -> dict:
     """The record of the people already in ``out_dir`` (``generated_with``; ``{}`` when there are none), after
-    checking that they are the ones asked for: ``seed``, ``num_train`` and, unless None, ``num_val``.
+    checking that they are the ones asked for: this generator's ``VERSION``, ``seed``, ``num_train``, and, unless
+    None, ``num_val`` and the digest of the ``smplx_model`` file (skipped when the file does not exist yet: a
+    stand-in about to be written).
 
     :func:`generate` regenerates a folder whose record differs; where runs were trained on the people in it
     (a comparison's or the yaw probe's ``--out``) that would continue them on other people, so callers that
@@ -187,7 +190,11 @@ def check_same_people(out_dir: str, *, seed: int, num_train: int, num_val: int |
     found = generated_with(out_dir) or {}
     if not found:
         return found
-    asked = {"seed": seed, "num_train": num_train} | ({} if num_val is None else {"num_val": num_val})
+    asked = {"version": VERSION, "seed": seed, "num_train": num_train}
+    if num_val is not None:
+        asked["num_val"] = num_val
+    if smplx_model is not None and os.path.isfile(smplx_model):
+        asked["smplx_model_sha256"] = _file_digest(smplx_model)
     differ = [f"{key} {found.get(key)!r} there, {value!r} asked" for key, value in asked.items()
               if found.get(key) != value]
     if differ:

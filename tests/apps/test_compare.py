@@ -330,6 +330,44 @@ def test_other_people_under_the_same_out_are_refused_not_regenerated(tmp_path):
     assert not os.path.exists(run_dir(str(out), "fp", 0))
 
 
+
+def test_people_of_another_generator_or_model_are_refused_not_regenerated(tmp_path):
+    """The same counts and seed are not the same people when the generator's version or the SMPL-X-format model
+    they were drawn with has changed since (``generate`` would draw them again): refused naming which, with the
+    people on disk left as they were."""
+    import json
+
+    from bidrn_tf.apps.compare import compare, data_dir
+    from bidrn_tf.data.synthetic import RECORD, VERSION, generate
+    from bidrn_tf.smplx.synthetic import model_or_stand_in
+
+    out = tmp_path / "c"
+    out.mkdir()
+    model = model_or_stand_in(None, str(out))
+    people = generate(data_dir(str(out), "plain"), smplx_model=model, num_train=2, num_val=1, seed=0,
+                      progress=False)
+    record = os.path.join(people, RECORD)
+    with open(record) as f:
+        kept = json.load(f)
+    with open(record, "w") as f:
+        json.dump({**kept, "version": VERSION - 1}, f)
+    snapshot = lambda: {p: p.stat().st_mtime_ns for p in sorted((out / "data").rglob("*"))}  # noqa: E731
+    before = snapshot()
+    with pytest.raises(ValueError, match=f"{re.escape(people)} holds generated people of another setting "
+                                         f"\\(version {VERSION - 1} there, {VERSION} asked\\)"):
+        compare(["fp"], steps=2, eval_every=1, out=str(out), num_train=2, num_val=1)
+    assert snapshot() == before
+    with open(record, "w") as f:
+        json.dump(kept, f)
+    with open(model, "ab") as f:  # another model file under the stand-in's name
+        f.write(b"\0")
+    before = snapshot()
+    digest = kept["smplx_model_sha256"]
+    with pytest.raises(ValueError, match=f"\\(smplx_model_sha256 '{digest}' there, '[0-9a-f]{{16}}' asked\\)"):
+        compare(["fp"], steps=2, eval_every=1, out=str(out), num_train=2, num_val=1)
+    assert snapshot() == before
+    assert not os.path.exists(run_dir(str(out), "fp", 0))
+
 def test_resolution_of_the_seeds_from_the_pooled_spread():
     """Analytic values: every method's three seeds spread by sample std 5 mm, so the pooled spread is 5 mm with
     6 degrees of freedom; z_0.975 + z_0.8 = 2.8016; smallest resolved difference 2.8016 * 5 * sqrt(2 / 3) =
