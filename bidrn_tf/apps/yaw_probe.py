@@ -177,6 +177,169 @@ def format_report(result: dict, *, appearance: str, args: dict) -> str:
             f"({last['test_mae'] - result['constant_mae']:+.1f}).\n")
 
 
+#: report arguments that may differ between the probes of one summary: what is compared, what is repeated, and
+#: the folder the people were read from (the test yaws' spread, equal across the reports, checks that they are
+#: the same test people)
+SUMMARY_FREE = ("method", "seed", "out")
+
+
+def read_reports(paths) -> list:
+    """The yaw probe reports (``.json``, as :func:`main` writes them) at ``paths``, each with its ``path``.
+    ValueError naming the first file that is not one."""
+    import json
+
+    reports = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                report = json.load(f)
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: not a readable yaw probe report ({error})") from None
+        missing = [k for k in ("curve", "args", "constant_mae") if not isinstance(report, dict) or k not in report]
+        if missing or not report["curve"]:
+            raise ValueError(f"{path}: not a yaw probe report (no {', '.join(missing) or 'curve points'})")
+        reports.append({**report, "path": path})
+    return reports
+
+
+def summarize(reports: list) -> dict:
+    """Probes of one setting side by side: {"setting": the arguments they share, "constant_mae", "methods":
+    {method: {"seeds": {seed: curve}, "final": [test error at the last step per seed], "mean", "std", "corr",
+    "train"}}}, methods in order of their mean final error; "corr" and "train" are the seeds' means of the last
+    point's test correlation and training error (moving statistics). "constant_mae" is the reports' mean: the
+    constant is the median of a run's augmented training yaws, whose flips follow the training seed, so it
+    moves by a few thousandths of a degree from seed to seed.
+
+    ValueError, naming the files, when the reports differ in any argument but :data:`SUMMARY_FREE`, were
+    scored on other test people (the test yaws' spread differs), or repeat a method and seed."""
+    if not reports:
+        raise ValueError("no yaw probe reports to summarize")
+    first = reports[0]
+    setting = {k: v for k, v in first["args"].items() if k not in SUMMARY_FREE}
+    runs = {}
+    for report in reports:
+        args = report["args"]
+        differ = [f"{k} {setting.get(k)!r} in {first['path']}, {args.get(k)!r} here" for k in
+                  sorted(set(setting) | set(args) - set(SUMMARY_FREE)) if args.get(k) != setting.get(k)]
+        if differ:
+            raise ValueError(f"{report['path']}: another setting ({'; '.join(differ)}); one summary compares "
+                             "methods and seeds of one setting")
+        if not np.isclose(report["test_yaw_std"], first["test_yaw_std"], rtol=1e-6):
+            raise ValueError(f"{report['path']}: scored on other test people (their yaws spread by "
+                             f"{report['test_yaw_std']:.4f} deg there, {first['test_yaw_std']:.4f} in {first['path']})")
+        key = (args["method"], args["seed"])
+        if key in runs:
+            raise ValueError(f"{report['path']}: method {key[0]} seed {key[1]} again (also {runs[key]['path']})")
+        runs[key] = report
+    from bidrn_tf.apps.compare import _mean_std
+
+    methods = {}
+    for (method, seed), report in sorted(runs.items(), key=lambda kv: kv[0][1]):
+        methods.setdefault(method, {"seeds": {}})["seeds"][seed] = report["curve"]
+    for entry in methods.values():
+        last = [curve[-1] for curve in entry["seeds"].values()]
+        entry["final"] = [p["test_mae"] for p in last]
+        entry["mean"], entry["std"] = _mean_std(entry["final"])
+        entry["corr"] = float(np.mean([p["test_corr"] for p in last]))
+        entry["train"] = float(np.mean([p["train_mae"] for p in last]))
+    ordered = dict(sorted(methods.items(), key=lambda kv: kv[1]["mean"]))
+    return {"setting": setting, "constant_mae": float(np.mean([r["constant_mae"] for r in reports])),
+            "methods": ordered}
+
+
+def format_summary(summary: dict) -> str:
+    """Markdown: the shared setting, one row per method (its seeds' final test errors, their mean and sample
+    std, the share of the FP-BNN gap on those means: ``evaluate.metrics``), the constant, and the closing
+    sentence of every comparison table (``gap_closed``)."""
+    from bidrn_tf.evaluate.metrics import gap_closed, gap_share
+
+    s, means = summary["setting"], {m: e["mean"] for m, e in summary["methods"].items()}
+    fp, bnn = means.get("fp"), means.get("bnn")
+    rows = []
+    for method, e in summary["methods"].items():
+        open_gap = None not in (fp, bnn) and bnn > fp and method not in ("fp", "bnn")
+        share = gap_share(fp, bnn, e["mean"]) if open_gap else None
+        share = "" if not open_gap else "none (above BNN)" if share is None else f"{share:.0f} %"
+        finals = ", ".join(f"{v:.1f} (s{seed})" for seed, v in zip(e["seeds"], e["final"]))
+        spread = f" +- {e['std']:.1f}" if len(e["final"]) > 1 else ""
+        rows.append(f"| {method} | {len(e['final'])} | {finals} | **{e['mean']:.1f}**{spread} | "
+                    f"{e['corr']:.2f} | {e['train']:.1f} | {share} |")
+    gap = gap_closed(means)
+    return (f"# Yaw probe summary, {s['appearance']} generated people (NOT AGORA / EHF)\n\n"
+            f"ResNet-18s regressing only the body's yaw from {s['input_hw'][0]}x{s['input_hw'][1]} crops: "
+            f"{s['num_train']} training people x {s['epochs']} augmented epochs, {s['num_test']} fresh test people, "
+            f"{s['steps']} steps x batch {s['batch_size']}, Adam {s['lr']:g}, stage-1 steps {s['stage1_steps']}. "
+            "Test yaw error in degrees at the last step; means (and sample std) over each method's own seeds.\n\n"
+            "| method | seeds | test yaw error per seed | mean | correlation (mean) | "
+            "training error (mean) | share of the FP-BNN gap |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) +
+            f"\n| the best constant | | | {summary['constant_mae']:.1f} | | | |\n" + (f"\n{gap}\n" if gap else ""))
+
+
+def plot_summary(summary: dict, *, title: str) -> bytes:
+    """PNG bytes: test yaw error against step, each method's mean over its seeds at the steps every seed
+    reached (``compare.curve_styles``: BiDRN first, thicker), each seed a thin line, the constant dashed."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bidrn_tf.apps.compare import curve_styles
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    styles = curve_styles(list(summary["methods"]))
+    for method, entry in summary["methods"].items():
+        curves = list(entry["seeds"].values())
+        steps = sorted(set.intersection(*({p["step"] for p in c} for c in curves)))
+        mean = [np.mean([next(p["test_mae"] for p in c if p["step"] == st) for c in curves]) for st in steps]
+        n = len(curves)
+        ax.plot(steps, mean, **styles[method], ms=3, label=method if n == 1 else f"{method} (mean of {n} seeds)")
+        if n > 1:
+            for c in curves:
+                ax.plot([p["step"] for p in c], [p["test_mae"] for p in c], color=styles[method]["color"], lw=0.6,
+                        alpha=0.5)
+    ax.axhline(summary["constant_mae"], color="k", ls="--", lw=1, label="the best constant")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("test yaw error (degrees)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def summary_main(argv=None) -> int:
+    """``benchmarks/yaw_probe_summary.py REPORT.json ... --out PREFIX``: ``PREFIX.md``, ``.json`` and ``.png``,
+    written as one set."""
+    import argparse
+    import json
+
+    from bidrn_tf.fileio import versioned, write_set
+
+    ap = argparse.ArgumentParser(description="Yaw probe reports of one setting side by side: a table with the "
+                                             "share of the FP-BNN gap, and the test curves as a PNG")
+    ap.add_argument("reports", nargs="+", help="yaw probe reports (.json) of one setting")
+    ap.add_argument("--out", required=True, help="output prefix: writes <out>.md, <out>.json and <out>.png")
+    args = ap.parse_args(argv)
+    try:
+        summary = summarize(read_reports(args.reports))
+    except ValueError as error:
+        ap.error(str(error))
+    table = format_summary(summary)
+    s = summary["setting"]
+    png = plot_summary(summary, title=f"Yaw probe, {s['appearance']} generated people (not AGORA / EHF)\n"
+                                      f"{s['num_train']} training people x {s['epochs']} augmented epochs, "
+                                      f"{s['steps']} steps x {s['batch_size']}, Adam {s['lr']:g}")
+    data = versioned({**summary, "reports": [os.path.basename(p) for p in args.reports]})
+    write_set({args.out + ".md": table.encode(), args.out + ".json": json.dumps(data, indent=1).encode(),
+               args.out + ".png": png})
+    print(table + f"\nwrote {args.out}.md, .json and .png")
+    return 0
+
 def main(argv=None) -> int:
     import argparse
 

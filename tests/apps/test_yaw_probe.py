@@ -1,5 +1,6 @@
 """The yaw probe on a few generated people: crops and yaws as the pipeline makes them, the constant, the report."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -76,3 +77,58 @@ def test_report_names_carry_the_settings_that_differ_from_the_defaults():
             == "yaw_probe_bnn_plain_128x96_2048people_6epochs_lr0.0001")
     assert (yaw_probe.report_name("bidrn", "plain", (128, 96), num_train=2048, epochs=6, lr=1e-4, seed=1)
             == "yaw_probe_bidrn_plain_128x96_2048people_6epochs_lr0.0001_seed1")
+
+
+def _report(path, method, seed, finals, *, std=34.8, lr=1e-4, constant=30.0):
+    """A yaw probe report as ``main`` writes it, with test errors ``finals`` at steps 500, 1000, ..."""
+    args = {"appearance": "plain", "out": "out/x", "num_train": 2048, "num_test": 512, "data_seed": 0,
+            "method": method, "input_hw": [128, 96], "epochs": 12, "steps": 500 * len(finals), "eval_every": 500,
+            "batch_size": 16, "lr": lr, "seed": seed, "stage1_steps": 0, "fp_init": "he"}
+    curve = [{"step": 500 * (i + 1), "test_mae": v, "test_corr": 0.5, "train_mae": v - 1, "fit_mae": v,
+              "weights": "binary"} for i, v in enumerate(finals)]
+    path.write_text(json.dumps({"constant_mae": constant, "test_yaw_std": std, "train_examples": 24576,
+                                "curve": curve, "args": args}))
+    return str(path)
+
+
+def test_summary_puts_probes_of_one_setting_side_by_side_and_refuses_mixed_ones(tmp_path, capsys):
+    """Analytic values: FP ends at 21 and 23 (mean 22, sample std sqrt(2)), BNN at 31, BiDRN at 28 and 27.5
+    (mean 27.75): BiDRN closes (31 - 27.75) / (31 - 22) = 36 % of the gap; Bi-Real at 32 is above BNN (no
+    share). Reports of another rate, of other test people, a method and seed twice, or a file that is not a
+    report are each refused naming the file, with nothing written."""
+    r = lambda name, *a, **k: _report(tmp_path / f"{name}.json", *a, **k)  # noqa: E731
+    good = [r("fp0", "fp", 0, [30.0, 21.0]), r("fp1", "fp", 1, [30.0, 23.0]), r("bnn0", "bnn", 0, [30.5, 31.0]),
+            r("bidrn0", "bidrn", 0, [33.0, 28.0]), r("bidrn1", "bidrn", 1, [34.0, 27.5], constant=30.002),
+            r("bireal0", "bireal", 0, [31.0, 32.0])]
+    summary = yaw_probe.summarize(yaw_probe.read_reports(good))
+    assert list(summary["methods"]) == ["fp", "bidrn", "bnn", "bireal"]  # by mean final error
+    assert summary["methods"]["fp"]["mean"] == pytest.approx(22.0)
+    assert summary["methods"]["fp"]["std"] == pytest.approx(2 ** 0.5)
+    assert summary["methods"]["bidrn"]["final"] == [28.0, 27.5]
+    assert summary["constant_mae"] == pytest.approx(30.0 + 0.002 / 6)
+    table = yaw_probe.format_summary(summary)
+    assert "| bidrn | 2 | 28.0 (s0), 27.5 (s1) | **27.8** +- 0.4 |" in table and "| 36 % |" in table
+    assert "| bireal | 1 | 32.0 (s0) | **32.0** |" in table and "none (above BNN)" in table
+    assert "BiDRN closes 36 % of the FP-BNN gap" in table and "NOT AGORA / EHF" in table
+    out = tmp_path / "summary"
+    assert yaw_probe.summary_main([*good, "--out", str(out)]) == 0
+    assert (tmp_path / "summary.md").read_text() == table
+    assert json.loads((tmp_path / "summary.json").read_text())["methods"]["bnn"]["mean"] == 31.0
+    png = (tmp_path / "summary.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    not_json = tmp_path / "notes.json"
+    not_json.write_text("{")
+    for extra, message in ((r("bnn_lr", "bnn", 1, [30.0, 31.0], lr=1e-3),
+                            r"another setting \(lr 0.0001 in .*, 0.001 here\)"),
+                           (r("bnn_people", "bnn", 1, [30.0, 31.0], std=30.0), "scored on other test people"),
+                           (r("fp0_again", "fp", 0, [30.0, 21.0]), "method fp seed 0 again"),
+                           (str(not_json), "not a readable yaw probe report")):
+        with pytest.raises(SystemExit) as refused:
+            yaw_probe.summary_main([*good, extra, "--out", str(tmp_path / "mixed")])
+        err = capsys.readouterr().err
+        assert refused.value.code == 2 and re.search(message, err) and extra in err
+    assert not list(tmp_path.glob("mixed*"))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"args": {}}))
+    with pytest.raises(ValueError, match="other.json: not a yaw probe report \\(no curve, constant_mae\\)"):
+        yaw_probe.read_reports([str(other)])
