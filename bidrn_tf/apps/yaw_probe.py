@@ -154,14 +154,19 @@ def report_name(method: str, appearance: str, input_hw, *, num_train: int = NUM_
             + (f"_stage1-{stage1_steps}" if stage1_steps else "") + (f"_seed{seed}" if seed else ""))
 
 
+def _recipe(stage1_steps: int, steps: int) -> str:
+    """The training recipe of a probe in words (``--stage1-steps``)."""
+    if 0 < stage1_steps < steps:
+        return (f"two stages: {stage1_steps} steps with real weights and binary activations, then the binary model "
+                "from those weights (each stage its own Adam and step decay)")
+    return "real weights and binary activations throughout (not a binary network)" if stage1_steps else "one stage"
+
+
 def format_report(result: dict, *, appearance: str, args: dict) -> str:
     """Markdown: the setting, the constant and the curve."""
     rows = "\n".join(f"| {p['step']} | {p['weights']} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | "
                      f"{p['train_mae']:.1f} | {p['fit_mae']:.1f} |" for p in result["curve"])
-    stage1 = args["stage1_steps"]
-    recipe = (f"two stages: {stage1} steps with real weights and binary activations, then the binary model from "
-              f"those weights (each stage its own Adam and step decay)" if 0 < stage1 < args["steps"] else
-              "real weights and binary activations throughout (not a binary network)" if stage1 else "one stage")
+    recipe = _recipe(args["stage1_steps"], args["steps"])
     last = result["curve"][-1]
     return (f"# Yaw probe, {appearance} generated people (NOT AGORA / EHF)\n\n"
             f"A {args['method']} ResNet-18 regressing only the body's yaw from the whole-body pipeline's "
@@ -184,8 +189,9 @@ SUMMARY_FREE = ("method", "seed", "out")
 
 
 def read_reports(paths) -> list:
-    """The yaw probe reports (``.json``, as :func:`main` writes them) at ``paths``, each with its ``path``.
-    ValueError naming the first file that is not one."""
+    """The yaw probe reports (``.json``, as :func:`main` writes them) at ``paths``, each with its ``path``;
+    those written before ``--stage1-steps`` existed get its value then, 0. ValueError naming the first file that
+    is not one."""
     import json
 
     reports = []
@@ -198,7 +204,8 @@ def read_reports(paths) -> list:
         missing = [k for k in ("curve", "args", "constant_mae") if not isinstance(report, dict) or k not in report]
         if missing or not report["curve"]:
             raise ValueError(f"{path}: not a yaw probe report (no {', '.join(missing) or 'curve points'})")
-        reports.append({**report, "path": path})
+        args = {"stage1_steps": 0, **report["args"]}  # reports from before --stage1-steps trained in one stage
+        reports.append({**report, "args": args, "path": path})
     return reports
 
 
@@ -264,11 +271,11 @@ def format_summary(summary: dict) -> str:
         spread = f" +- {e['std']:.1f}" if len(e["final"]) > 1 else ""
         rows.append(f"| {method} | {len(e['final'])} | {finals} | **{e['mean']:.1f}**{spread} | "
                     f"{e['corr']:.2f} | {e['train']:.1f} | {share} |")
-    gap = gap_closed(means)
+    gap, recipe = gap_closed(means), _recipe(s["stage1_steps"], s["steps"])
     return (f"# Yaw probe summary, {s['appearance']} generated people (NOT AGORA / EHF)\n\n"
             f"ResNet-18s regressing only the body's yaw from {s['input_hw'][0]}x{s['input_hw'][1]} crops: "
             f"{s['num_train']} training people x {s['epochs']} augmented epochs, {s['num_test']} fresh test people, "
-            f"{s['steps']} steps x batch {s['batch_size']}, Adam {s['lr']:g}, stage-1 steps {s['stage1_steps']}. "
+            f"{s['steps']} steps x batch {s['batch_size']}, Adam {s['lr']:g}, {recipe}. "
             "Test yaw error in degrees at the last step; means (and sample std) over each method's own seeds.\n\n"
             "| method | seeds | test yaw error per seed | mean | correlation (mean) | "
             "training error (mean) | share of the FP-BNN gap |\n|---|---|---|---|---|---|---|\n" + "\n".join(rows) +

@@ -100,6 +100,9 @@ def test_summary_puts_probes_of_one_setting_side_by_side_and_refuses_mixed_ones(
     good = [r("fp0", "fp", 0, [30.0, 21.0]), r("fp1", "fp", 1, [30.0, 23.0]), r("bnn0", "bnn", 0, [30.5, 31.0]),
             r("bidrn0", "bidrn", 0, [33.0, 28.0]), r("bidrn1", "bidrn", 1, [34.0, 27.5], constant=30.002),
             r("bireal0", "bireal", 0, [31.0, 32.0])]
+    older = json.loads(open(good[-1]).read())
+    del older["args"]["stage1_steps"]  # written before --stage1-steps: one stage, as the others
+    open(good[-1], "w").write(json.dumps(older))
     summary = yaw_probe.summarize(yaw_probe.read_reports(good))
     assert list(summary["methods"]) == ["fp", "bidrn", "bnn", "bireal"]  # by mean final error
     assert summary["methods"]["fp"]["mean"] == pytest.approx(22.0)
@@ -109,7 +112,7 @@ def test_summary_puts_probes_of_one_setting_side_by_side_and_refuses_mixed_ones(
     table = yaw_probe.format_summary(summary)
     assert "| bidrn | 2 | 28.0 (s0), 27.5 (s1) | **27.8** +- 0.4 |" in table and "| 36 % |" in table
     assert "| bireal | 1 | 32.0 (s0) | **32.0** |" in table and "none (above BNN)" in table
-    assert "BiDRN closes 36 % of the FP-BNN gap" in table and "NOT AGORA / EHF" in table
+    assert "BiDRN closes 36 % of the FP-BNN gap" in table and "NOT AGORA / EHF" in table and "one stage" in table
     out = tmp_path / "summary"
     assert yaw_probe.summary_main([*good, "--out", str(out)]) == 0
     assert (tmp_path / "summary.md").read_text() == table
