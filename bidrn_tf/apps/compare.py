@@ -570,18 +570,26 @@ def plot_curves(result: dict, path: str, *, title: str) -> None:
     if result.get("true_root_oracle"):
         ax.axhline(result["true_root_oracle"]["MPVPE_all"], color="grey", ls=":", lw=1,
                    label="mean pose + true root (oracle)")
+    write_atomic(path, curves_png(fig, ax, ylabel="validation MPVPE all (mm)", title=title))
+
+
+def curves_png(fig, ax, *, ylabel: str, title: str) -> bytes:
+    """A curves figure against the training step finished (labels, grid, legend) and closed, as PNG bytes: the
+    look every comparison's and probe's plot shares."""
+    import io
+
+    import matplotlib.pyplot as plt
+
     ax.set_xlabel("training step")
-    ax.set_ylabel("validation MPVPE all (mm)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def common_step(result: dict) -> int:

@@ -285,14 +285,12 @@ def format_summary(summary: dict) -> str:
 def plot_summary(summary: dict, *, title: str) -> bytes:
     """PNG bytes: test yaw error against step, each method's mean over its seeds at the steps every seed
     reached (``compare.curve_styles``: BiDRN first, thicker), each seed a thin line, the constant dashed."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bidrn_tf.apps.compare import curve_styles
+    from bidrn_tf.apps.compare import curve_styles, curves_png
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     styles = curve_styles(list(summary["methods"]))
@@ -307,16 +305,7 @@ def plot_summary(summary: dict, *, title: str) -> bytes:
                 ax.plot([p["step"] for p in c], [p["test_mae"] for p in c], color=styles[method]["color"], lw=0.6,
                         alpha=0.5)
     ax.axhline(summary["constant_mae"], color="k", ls="--", lw=1, label="the best constant")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("test yaw error (degrees)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return curves_png(fig, ax, ylabel="test yaw error (degrees)", title=title)
 
 
 def summary_main(argv=None) -> int:
