@@ -201,7 +201,8 @@ def read_reports(paths) -> list:
                 report = json.load(f)
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"{path}: not a readable yaw probe report ({error})") from None
-        missing = [k for k in ("curve", "args", "constant_mae") if not isinstance(report, dict) or k not in report]
+        missing = [k for k in ("curve", "args", "constant_mae", "test_yaw_std")
+                   if not isinstance(report, dict) or k not in report]
         if missing or not report["curve"]:
             raise ValueError(f"{path}: not a yaw probe report (no {', '.join(missing) or 'curve points'})")
         args = {"stage1_steps": 0, **report["args"]}  # reports from before --stage1-steps trained in one stage
@@ -321,6 +322,10 @@ def summary_main(argv=None) -> int:
     ap.add_argument("reports", nargs="+", help="yaw probe reports (.json) of one setting")
     ap.add_argument("--out", required=True, help="output prefix: writes <out>.md, <out>.json and <out>.png")
     args = ap.parse_args(argv)
+    inputs = {os.path.abspath(p) for p in args.reports}
+    clash = [args.out + ext for ext in (".md", ".json", ".png") if os.path.abspath(args.out + ext) in inputs]
+    if clash:
+        ap.error(f"--out {args.out} would write over the report {clash[0]} it reads: choose another prefix")
     try:
         summary = summarize(read_reports(args.reports))
     except ValueError as error:
@@ -335,6 +340,7 @@ def summary_main(argv=None) -> int:
                args.out + ".png": png})
     print(table + f"\nwrote {args.out}.md, .json and .png")
     return 0
+
 
 def main(argv=None) -> int:
     import argparse

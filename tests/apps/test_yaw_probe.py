@@ -131,7 +131,13 @@ def test_summary_puts_probes_of_one_setting_side_by_side_and_refuses_mixed_ones(
         err = capsys.readouterr().err
         assert refused.value.code == 2 and re.search(message, err) and extra in err
     assert not list(tmp_path.glob("mixed*"))
+    kept = open(good[0]).read()
+    with pytest.raises(SystemExit) as refused:  # the output prefix of one of the reports it reads
+        yaw_probe.summary_main([*good, "--out", good[0][:-len(".json")]])
+    assert refused.value.code == 2 and "would write over the report" in capsys.readouterr().err
+    assert open(good[0]).read() == kept
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"args": {}}))
-    with pytest.raises(ValueError, match="other.json: not a yaw probe report \\(no curve, constant_mae\\)"):
+    with pytest.raises(ValueError,
+                       match="other.json: not a yaw probe report \\(no curve, constant_mae, test_yaw_std\\)"):
         yaw_probe.read_reports([str(other)])
