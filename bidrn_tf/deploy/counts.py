@@ -132,10 +132,21 @@ def _record_output_shapes(model: tf.keras.Model, counted) -> dict:
 def profile(model: tf.keras.Model, *, rule: str = "per_image") -> Profile:
     """Count binary / full-precision parameters and MACs of ``model`` (rules in the module docstring and
     :func:`_macs`)."""
-    if rule not in OPS_RULES:
-        raise ValueError(f"rule must be one of {OPS_RULES}, got {rule!r}")
+    return profiles(model, rules=(rule,))[rule]
+
+
+def profiles(model: tf.keras.Model, *, rules=OPS_RULES) -> dict:
+    """{rule: :func:`profile` under that rule} from one forward pass (a paper-size whole-body model's pass
+    is seconds)."""
+    bad = [r for r in rules if r not in OPS_RULES]
+    if bad or not rules:
+        raise ValueError(f"rule must be one of {OPS_RULES}, got {bad[0] if bad else 'none'!r}")
     counted = [m for m in model.submodules if isinstance(m, _CONV_TYPES)]
     shapes = _record_output_shapes(model, counted)
+    return {rule: _count(model, counted, shapes, rule) for rule in rules}
+
+
+def _count(model: tf.keras.Model, counted, shapes: dict, rule: str) -> Profile:
     prof = Profile()
     binary_vars = set()
     for layer in counted:
@@ -282,7 +293,8 @@ def _whole_model_row(method: str, smplx_model: str, config) -> dict:
 
     tf.keras.backend.clear_session()
     model = build_model(method=method, smplx_model=smplx_model, config=config)
-    p, h = profile(model), profile(model, rule="hand4whole_fp")
+    by_rule = profiles(model, rules=("per_image", "hand4whole_fp"))
+    p, h = by_rule["per_image"], by_rule["hand4whole_fp"]
     paper_p, paper_o = PAPER_WHOLE.get(method, (None, None))
     row = {"method": method, "params_m": p.params_m, "ops_g": p.ops_g, "ops_g_hand4whole_rule": h.ops_g,
            "paper_params_m": paper_p, "paper_ops_g": paper_o, "total_params": p.total_params,

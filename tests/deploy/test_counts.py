@@ -7,7 +7,7 @@ import larq as lq
 import pytest
 import tensorflow as tf
 
-from bidrn_tf.deploy.counts import PAPER_WHOLE, profile
+from bidrn_tf.deploy.counts import PAPER_WHOLE, profile, profiles
 from bidrn_tf.models.backbones import METHODS
 
 
@@ -59,8 +59,13 @@ def test_per_image_rule_counts_every_crop_and_the_fp_rule_one():
     conv_macs, deconv_per_input = 3 * 3 * 4 * 8 * 36, 4 * 4 * 4 * 2 * 36
     assert profile(model).fp_macs == 2 * conv_macs + deconv_per_input
     assert profile(model, rule="hand4whole_fp").fp_macs == conv_macs + 4 * deconv_per_input
+    both_rules = profiles(model)  # one forward pass for both
+    assert [both_rules[r].fp_macs for r in ("per_image", "hand4whole_fp")] == [2 * conv_macs + deconv_per_input,
+                                                                               conv_macs + 4 * deconv_per_input]
     with pytest.raises(ValueError, match="rule"):
         profile(model, rule="per_pixel")
+    with pytest.raises(ValueError, match="per_pixel"):
+        profiles(model, rules=("per_image", "per_pixel"))
 
 
 def test_binary_transposed_conv_counts_as_a_transposed_conv():
