@@ -147,6 +147,7 @@ def profiles(model: tf.keras.Model, *, rules=OPS_RULES) -> dict:
 
 
 def _count(model: tf.keras.Model, counted, shapes: dict, rule: str) -> Profile:
+    """The :class:`Profile` of ``model`` under ``rule``, given its counted layers and their recorded output shapes."""
     prof = Profile()
     binary_vars = set()
     for layer in counted:
