@@ -265,7 +265,7 @@ def _bidrn_block(x, cfg: BiDRNConfig, kind, width, stride, name, fp_init):
         x = (blocks.GFUR(tau=2, kernel_size=1, **parallel, name=f"{name}_fur")(x)
              if cfg.uses("fur") else plain(out_c, 1, 1, "plain_fur"))
     return blocks.BlockResidual(filters=out_c, strides=stride, mode=cfg.block_residual, fp_init=fp_init,
-                                name=f"{name}_br")([block_in, x])
+                                sign=cfg.sign, weight_quantizer=cfg.weight_quantizer, name=f"{name}_br")([block_in, x])
 
 
 # ----------------------------------------------------------------------------------------------------

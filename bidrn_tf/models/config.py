@@ -19,12 +19,13 @@ class BiDRNConfig:
     """Research switches of BiDRN (defaults are the paper's choices, or, where it is silent, the reading
     that reproduces its parameter count; README "BiDRN's switches").
 
-    sign: activation binarizer, ``"approx"`` (2nd-order ApproxSign) or ``"tanh"`` (seed Table 3).
+    sign: activation binarizer, ``"approx"`` (2nd-order ApproxSign), ``"tanh"`` (seed Table 3) or ``"ste"``.
     redistribution: ``"rprelu"`` or ``"leakyrelu"`` (seed Table 4: a LeakyReLU with fixed slope 0.1 that
         keeps RPReLU's two learnable shifts; only the learnable slope goes, 17.21M vs 17.22M in the paper).
     weight_quantizer: weight binarizer, ``"scaled_sign"`` (per-output-channel mean |W|) or ``"sign"``; ``"real"``
         keeps the units' weights real-valued (binary activations only: the first stage of two-stage training,
-        ``build_resnet(binary_weights=False)``; a binary Block Residual's 1x1 conv stays scaled-sign).
+        ``build_resnet(binary_weights=False)``). A binary Block Residual's 1x1 conv follows ``sign`` and
+        ``weight_quantizer`` too.
     block_residual: BR shortcut: ``"fp"`` (identity, or a 1x1 conv + BN where shapes change; default),
         ``"binary"``, ``"avgpool"``, ``"duplicate"`` (parameter-free: AvgPool + repeated channels; MobileNetV1's
         default), or ``"none"`` (no Block Residual: the seed Fig. 6 "BR off" row).

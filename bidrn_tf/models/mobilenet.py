@@ -92,8 +92,8 @@ def _bidrn_block(x, cfg: BiDRNConfig, filters, stride, name):
         x = blocks.GFUR(tau=int(ratio) // 2, kernel_size=1, **args, branch_bn=cfg.branch_bn, name=f"{name}_fur")(x)
     else:
         x = blocks.PlainBinaryUnit(filters=filters, kernel_size=1, **args, name=f"{name}_plain_fur")(x)
-    return blocks.BlockResidual(filters=filters, strides=stride, mode=cfg.block_residual,
-                                name=f"{name}_br")([block_in, x])
+    return blocks.BlockResidual(filters=filters, strides=stride, mode=cfg.block_residual, sign=cfg.sign,
+                                weight_quantizer=cfg.weight_quantizer, name=f"{name}_br")([block_in, x])
 
 
 def build_mobilenet_v1(

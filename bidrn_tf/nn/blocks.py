@@ -25,6 +25,7 @@ import tensorflow as tf
 import bidrn_tf  # noqa: F401
 from bidrn_tf.nn.layers import (LearnableShift, batch_norm, binary_conv2d, binary_depthwise_conv2d, fp_conv_initializer,
                                 redistribution)
+from bidrn_tf.nn.quantizers import make_sign, make_weight_quantizer
 
 
 class _BinaryModule(tf.keras.layers.Layer):
@@ -237,7 +238,7 @@ class BlockResidual(tf.keras.layers.Layer):
     ``block_output + shortcut(block_input)``. The shortcut is the identity when shapes match; otherwise
     (down-sampling or channel change) a full-precision 1x1 convolution with the block's stride followed by
     BatchNorm (the reviewers' reading of the paper's figure; ``mode="binary"`` binarizes that 1x1 conv
-    instead, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real, ``mode="duplicate"``
+    instead, with the block's ``sign`` and ``weight_quantizer``, ``mode="avgpool"`` uses AvgPool + full-precision 1x1 conv as in Bi-Real, ``mode="duplicate"``
     is parameter-free: AvgPool with the block's stride, then the channels repeated ``filters / C_in`` times, as
     ReActNet's MobileNet doubles channels). ``mode="none"`` switches the Block Residual off: the block's output
     is returned as it is (seed Fig. 6 ablation).
@@ -245,12 +246,15 @@ class BlockResidual(tf.keras.layers.Layer):
 
     MODES = ("fp", "binary", "avgpool", "duplicate", "none")
 
-    def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", fp_init: str = "hand4whole", **kwargs):
+    def __init__(self, *, filters: int, strides: int = 1, mode: str = "fp", fp_init: str = "hand4whole",
+                 sign: str = "approx", weight_quantizer: str = "scaled_sign", **kwargs):
         super().__init__(**kwargs)
         if mode not in self.MODES:
             raise ValueError(f"BlockResidual mode must be one of {self.MODES}, got {mode!r}")
         fp_conv_initializer(fp_init)  # checks the name
+        make_sign(sign), make_weight_quantizer(weight_quantizer)  # check the names (used by mode="binary")
         self.filters, self.strides, self.mode, self.fp_init = int(filters), int(strides), mode, fp_init
+        self.sign, self.weight_quantizer = sign, weight_quantizer
 
     def build(self, input_shape):
         in_shape = input_shape[0]
@@ -269,7 +273,8 @@ class BlockResidual(tf.keras.layers.Layer):
                 super().build(input_shape)
                 return
             if self.mode == "binary":
-                self.conv = binary_conv2d(self.filters, 1, strides=conv_stride, name="shortcut_binconv")
+                self.conv = binary_conv2d(self.filters, 1, strides=conv_stride, sign=self.sign,
+                                          weight_quantizer=self.weight_quantizer, name="shortcut_binconv")
             else:
                 self.conv = tf.keras.layers.Conv2D(
                     self.filters, 1, strides=conv_stride, use_bias=False, name="shortcut_conv",
@@ -292,7 +297,7 @@ class BlockResidual(tf.keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides, "mode": self.mode,
-                "fp_init": self.fp_init}
+                "fp_init": self.fp_init, "sign": self.sign, "weight_quantizer": self.weight_quantizer}
 
 
 @tf.keras.utils.register_keras_serializable(package="bidrn_tf")

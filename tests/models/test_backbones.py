@@ -85,6 +85,15 @@ def test_bidrn_research_switches_change_the_model(backbone):
     assert signs == {"tanh"}
 
 
+def test_binary_block_residual_follows_the_sign_and_weight_switches():
+    cfg = BiDRNConfig(sign="tanh", weight_quantizer="sign", block_residual="binary")
+    model = build_resnet(depth=18, method="bidrn", input_shape=(32, 32, 3), bidrn_config=cfg)
+    convs = [m for m in model.submodules if isinstance(m, lq.layers.QuantConv2D)]
+    assert sum(m.name == "shortcut_binconv" for m in convs) == 3  # stages 2-4 change shape
+    assert {m.input_quantizer.sign for m in convs} == {"tanh"}
+    assert all(isinstance(m.kernel_quantizer, lq.quantizers.SteSign) for m in convs)
+
+
 @pytest.mark.parametrize("method", sorted(BASELINES))
 @pytest.mark.parametrize("kind,stride", [("basic", 1), ("basic", 2), ("bottleneck", 2)])
 def test_baseline_blocks_match_keras_after_conversion(method, kind, stride, rng):

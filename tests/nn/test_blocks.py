@@ -93,10 +93,27 @@ def test_get_config_round_trip_gives_same_layer_and_outputs(make):
     np.testing.assert_allclose(clone(x, training=False).numpy(), y.numpy(), atol=1e-6)
 
 
-def test_block_residual_round_trip():
-    layer = blocks.BlockResidual(filters=32, strides=2, mode="avgpool")
+@pytest.mark.parametrize("kwargs", [dict(mode="avgpool"), dict(mode="binary", sign="tanh", weight_quantizer="sign")])
+def test_block_residual_round_trip(kwargs):
+    layer = blocks.BlockResidual(filters=32, strides=2, **kwargs)
     clone = tf.keras.layers.deserialize(tf.keras.layers.serialize(layer))
     assert clone.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("weight_quantizer", ["sign", "scaled_sign"])
+def test_binary_block_residual_uses_its_binarizers(weight_quantizer):
+    """mode="binary": body + BN(BinConv1x1_stride(sign(x))) with the weight binarizer it was given."""
+    x = tf.constant(np.random.default_rng(3).normal(size=(2, 8, 8, 16)), tf.float32)
+    body = tf.constant(np.random.default_rng(4).normal(size=(2, 4, 4, 32)), tf.float32)
+    br = blocks.BlockResidual(filters=32, strides=2, mode="binary", sign="ste", weight_quantizer=weight_quantizer)
+    out = br([x, body], training=False).numpy()
+    latent = br.conv.kernel.numpy()[0, 0]  # (16, 32)
+    w = np.sign(latent) * (np.abs(latent).mean(axis=0) if weight_quantizer == "scaled_sign" else 1.0)
+    conv = np.einsum("bhwc,co->bhwo", np.sign(x.numpy()[:, ::2, ::2, :]), w)
+    np.testing.assert_allclose(out, body.numpy() + conv / np.sqrt(1.0 + br.bn.epsilon), rtol=1e-5, atol=1e-5)
+    assert br.conv.input_quantizer.sign == "ste"
+    with pytest.raises(ValueError, match="weight_quantizer"):
+        blocks.BlockResidual(filters=32, mode="binary", weight_quantizer="ternary")
 
 
 def test_model_with_blocks_saves_and_loads(tmp_path):
