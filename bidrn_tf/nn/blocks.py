@@ -240,8 +240,9 @@ class BlockResidual(tf.keras.layers.Layer):
     BatchNorm (the reviewers' reading of the paper's figure; ``mode="binary"`` binarizes that 1x1 conv
     instead, with the block's ``sign`` and ``weight_quantizer``; ``mode="avgpool"`` uses AvgPool +
     full-precision 1x1 conv as in Bi-Real; ``mode="duplicate"`` is parameter-free: AvgPool with the block's
-    stride, then the channels repeated ``filters / C_in`` times, as ReActNet's MobileNet doubles channels). ``mode="none"`` switches the Block Residual off: the block's output
-    is returned as it is (seed Fig. 6 ablation).
+    stride, then the channels repeated ``filters / C_in`` times, as ReActNet's MobileNet doubles channels).
+    ``mode="none"`` switches the Block Residual off: the block's output is returned as it is (seed Fig. 6
+    ablation).
     """
 
     MODES = ("fp", "binary", "avgpool", "duplicate", "none")
