@@ -47,7 +47,7 @@ def crops(people, smplx_model: str, *, input_hw=(128, 96), epochs: int = 1, trai
 
 
 def check_settings(*, method: str, epochs: int, steps: int, eval_every: int, batch_size: int,
-                   stage1_steps: int) -> None:
+                   stage1_steps: int, distill_weight: float = 0.0, teacher: str | None = None) -> None:
     """A ``ValueError`` naming the first bad setting of :func:`probe` (``main`` checks before generating people)."""
     from bidrn_tf.models.backbones import METHODS, REAL_WEIGHT_METHODS
 
@@ -60,11 +60,17 @@ def check_settings(*, method: str, epochs: int, steps: int, eval_every: int, bat
         raise ValueError(f"stage1_steps must be an integer from 0 to steps={steps}, got {stage1_steps!r}")
     if stage1_steps and method not in REAL_WEIGHT_METHODS:
         raise ValueError(f"stage1_steps (real weights first) applies to {REAL_WEIGHT_METHODS}, got method={method!r}")
+    if not (np.isfinite(distill_weight) and distill_weight >= 0):
+        raise ValueError(f"distill_weight must be a finite number >= 0, got {distill_weight!r}")
+    if bool(distill_weight) != bool(teacher):
+        raise ValueError("distillation needs both a teacher and distill_weight > 0, got "
+                         f"teacher={teacher!r}, distill_weight={distill_weight!r}")
 
 
 def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),
           epochs: int = EPOCHS, steps: int = STEPS, eval_every: int = 500, batch_size: int = 16, lr: float = LR,
-          seed: int = 0, fp_init: str = "he", stage1_steps: int = 0, progress: bool = True) -> dict:
+          seed: int = 0, fp_init: str = "he", stage1_steps: int = 0, teacher: str | None = None,
+          distill_weight: float = 0.0, save_weights: str | None = None, progress: bool = True) -> dict:
     """Train the yaw regressor and return {"constant_mae": deg, "test_yaw_std": deg, "train_examples": N,
     "curve": [{"step", "test_mae", "test_corr", "train_mae", "fit_mae"}]}: mean absolute yaw errors in degrees on
     the unaugmented ``test_people`` and on the first (up to) 512 augmented training examples, and the correlation
@@ -77,14 +83,23 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
     steps with binary activations and real-valued weights (``build_resnet(binary_weights=False)``), then the
     binary model starting from those weights for the rest; each stage has its own Adam and its own step decay
     over its own steps (ReActNet restarts its schedule too). Equal to ``steps``: real weights throughout (a
-    diagnostic, not a binary network). Each point says which ``weights`` it was measured with."""
+    diagnostic, not a binary network). Each point says which ``weights`` it was measured with.
+
+    ``teacher`` (a regressor saved by an earlier probe's ``save_weights``, e.g. the FP one) with
+    ``distill_weight`` > 0 adds feature distillation, as Real-to-Binary and ReActNet train BNNs from a
+    full-precision teacher (the paper trains without one): the loss is the yaw's L1 plus ``distill_weight`` x
+    (1 - cosine) between the student's and the teacher's pooled 512-d features of the same crop (scale-free, so a
+    binary student's feature scale does not matter). The crops are drawn once, so the teacher's features are
+    computed once, before training. Points then also carry ``distill_cos``: the mean cosine over the steps since
+    the last point. ``save_weights``: a folder to write the trained regressor into (:func:`save_regressor`)."""
     import tensorflow as tf
 
-    from bidrn_tf.models.backbones import build_resnet
     from bidrn_tf.train.loop import step_decay
 
     check_settings(method=method, epochs=epochs, steps=steps, eval_every=eval_every, batch_size=batch_size,
-                   stage1_steps=stage1_steps)
+                   stage1_steps=stage1_steps, distill_weight=distill_weight, teacher=teacher)
+    if teacher:
+        check_teacher(teacher, input_hw=input_hw)
     t0 = time.perf_counter()
     x_train, y_train = crops(train_people, smplx_model, input_hw=input_hw, epochs=epochs, training=True, seed=seed)
     x_test, y_test = crops(test_people, smplx_model, input_hw=input_hw)
@@ -96,20 +111,30 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
               f"({time.perf_counter() - t0:.0f} s); the constant {constant:.1f} deg scores "
               f"{result['constant_mae']:.1f} deg", flush=True)
 
+    targets = {"yaw": y_train / YAW_SCALE}
+    if distill_weight:
+        targets["features"] = teacher_features(teacher, x_train)
+        if progress:
+            print(f"yaw probe: the teacher's features of the {len(x_train)} crops "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
     tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(seed)
 
     def regressor(binary_weights: bool, stage_steps: int):
-        inputs = tf.keras.Input((*input_hw, 3))
-        features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3), fp_init=fp_init,
-                                binary_weights=binary_weights)(inputs)
-        model = tf.keras.Model(inputs, tf.keras.layers.Dense(1)(tf.keras.layers.GlobalAveragePooling2D()(features)))
-        model.compile(tf.keras.optimizers.Adam(step_decay(lr, stage_steps)), loss="mae")
-        return model
+        model = build_regressor(method=method, input_hw=input_hw, fp_init=fp_init, binary_weights=binary_weights)
+        optimizer = tf.keras.optimizers.Adam(step_decay(lr, stage_steps))
+        if not distill_weight:
+            model.compile(optimizer, loss="mae")
+            return model
+        student = tf.keras.Model(model.input, {"yaw": model.output, "features": model.get_layer("features").output})
+        student.compile(optimizer, loss={"yaw": "mae", "features": tf.keras.losses.CosineSimilarity()},
+                        loss_weights={"yaw": 1.0, "features": distill_weight})
+        return student
 
     model = regressor(not stage1_steps, stage1_steps or steps)
-    data = (tf.data.Dataset.from_tensor_slices((x_train, y_train / YAW_SCALE)).shuffle(len(x_train), seed=seed)
-            .repeat().map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y)).batch(batch_size))
+    data = (tf.data.Dataset.from_tensor_slices((x_train, targets)).shuffle(len(x_train), seed=seed)
+            .repeat().map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y if distill_weight else y["yaw"]))
+            .batch(batch_size))
     seen = x_train[:512].astype(np.float32) / 255.0
     test = x_test.astype(np.float32) / 255.0
     done = 0
@@ -120,20 +145,101 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
             model = binary
         boundary = stage1_steps if done < stage1_steps else steps
         chunk = min(eval_every, boundary - done)
-        fit_loss = model.fit(data, steps_per_epoch=chunk, epochs=1, verbose=0).history["loss"][-1]
+        history = model.fit(data, steps_per_epoch=chunk, epochs=1, verbose=0).history
+        fit_loss = history["yaw_loss" if distill_weight else "loss"][-1]
         done += chunk
-        pred = model.predict(test, batch_size=64, verbose=0)[:, 0] * YAW_SCALE
-        pred_seen = model.predict(seen, batch_size=64, verbose=0)[:, 0] * YAW_SCALE
+        pred = _yaw(model.predict(test, batch_size=64, verbose=0)) * YAW_SCALE
+        pred_seen = _yaw(model.predict(seen, batch_size=64, verbose=0)) * YAW_SCALE
         corr = float(np.corrcoef(pred, y_test)[0, 1]) if np.std(pred) > 0 and len(pred) > 1 else 0.0
         point = {"step": done, "test_mae": float(np.mean(np.abs(pred - y_test))), "test_corr": corr,
                  "train_mae": float(np.mean(np.abs(pred_seen - y_train[:512]))), "fit_mae": fit_loss * YAW_SCALE,
                  "weights": point_weights(method, done, stage1_steps)}
+        if distill_weight:
+            point["distill_cos"] = -float(history["features_loss"][-1])
         result["curve"].append(point)
         if progress:
+            kd = f", feature cosine to the teacher {point['distill_cos']:.3f}" if distill_weight else ""
             print(f"  step {done} ({point['weights']} weights): test yaw error {point['test_mae']:.1f} deg "
                   f"(correlation {corr:.2f}), training {point['train_mae']:.1f} (in training mode "
-                  f"{point['fit_mae']:.1f}); {time.perf_counter() - t0:.0f} s", flush=True)
+                  f"{point['fit_mae']:.1f}){kd}; {time.perf_counter() - t0:.0f} s", flush=True)
+    if save_weights:
+        kept = build_regressor(method=method, input_hw=input_hw, fp_init=fp_init)  # no optimizer state
+        kept.set_weights(model.get_weights())
+        save_regressor(kept, save_weights, method=method, input_hw=input_hw, fp_init=fp_init)
     return result
+
+
+def _yaw(prediction):
+    """The yaw column of a regressor's (N, 1) output or of a distilling student's {"yaw", "features"}."""
+    return (prediction["yaw"] if isinstance(prediction, dict) else prediction)[:, 0]
+
+
+def build_regressor(*, method: str, input_hw=(128, 96), fp_init: str = "he", binary_weights: bool = True):
+    """The probe's uncompiled regressor: image (H, W, 3) in [0, 1] -> ResNet-18 of ``method`` -> global average
+    pooling (the layer named ``features``, (N, 512)) -> Dense(1) (``yaw``: the yaw / :data:`YAW_SCALE`)."""
+    import tensorflow as tf
+
+    from bidrn_tf.models.backbones import build_resnet
+
+    inputs = tf.keras.Input((*input_hw, 3))
+    features = build_resnet(depth=18, method=method, input_shape=(*input_hw, 3), fp_init=fp_init,
+                            binary_weights=binary_weights)(inputs)
+    pooled = tf.keras.layers.GlobalAveragePooling2D(name="features")(features)
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(1, name="yaw")(pooled))
+
+
+def save_regressor(model, folder: str, *, method: str, input_hw, fp_init: str) -> str:
+    """Write ``model`` (:func:`build_regressor`'s) to ``<folder>/weights`` (+ ``.meta.json``,
+    ``models.checkpoints``) atomically: a temporary folder, then a rename. Returns the weights path."""
+    import shutil
+
+    from bidrn_tf.models.checkpoints import save_weights
+
+    folder = os.path.abspath(folder)
+    tmp, old = folder + ".tmp", folder + ".old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    save_weights(model, os.path.join(tmp, "weights"), method=method, kind="yaw_probe_regressor",
+                 input_hw=list(input_hw), fp_init=fp_init)
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(folder):
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return os.path.join(folder, "weights")
+
+
+def check_teacher(path: str, *, input_hw) -> dict:
+    """The metadata of the saved regressor at ``path``, or a ``CheckpointError`` (a ``ValueError``) naming why it
+    cannot teach a probe on ``input_hw`` crops: missing, not a yaw probe regressor, another crop size."""
+    from bidrn_tf.models.checkpoints import CheckpointError, read_meta
+
+    meta = read_meta(path)
+    if meta.get("kind") != "yaw_probe_regressor":
+        raise CheckpointError(f"teacher {path!r} is not a yaw probe regressor (saved by --save-weights)")
+    if list(meta["input_hw"]) != list(input_hw):
+        raise CheckpointError(f"teacher {path!r} reads {meta['input_hw'][0]}x{meta['input_hw'][1]} crops, "
+                              f"this probe {input_hw[0]}x{input_hw[1]}")
+    return meta
+
+
+def teacher_features(path: str, images) -> np.ndarray:
+    """(N, 512) float32: the pooled features (BatchNorm moving statistics) of the saved regressor at ``path``
+    for ``images`` (N, H, W, 3) uint8."""
+    import tensorflow as tf
+
+    from bidrn_tf.models.checkpoints import load_weights
+
+    meta = check_teacher(path, input_hw=images.shape[1:3])
+    tf.keras.backend.clear_session()
+    model = build_regressor(method=meta["method"], input_hw=tuple(meta["input_hw"]), fp_init=meta["fp_init"])
+    load_weights(model, path, method=meta["method"])
+    features = tf.keras.Model(model.input, model.get_layer("features").output)
+    batches = (tf.data.Dataset.from_tensor_slices(images).batch(64)
+               .map(lambda x: tf.cast(x, tf.float32) / 255.0))
+    out = features.predict(batches, verbose=0).astype(np.float32)
+    tf.keras.backend.clear_session()
+    return out
 
 
 def point_weights(method: str, step: int, stage1_steps: int) -> str:
@@ -143,15 +249,19 @@ def point_weights(method: str, step: int, stage1_steps: int) -> str:
 
 
 def report_name(method: str, appearance: str, input_hw, *, num_train: int = NUM_TRAIN, epochs: int = EPOCHS,
-                lr: float = LR, steps: int = STEPS, stage1_steps: int = 0, seed: int = 0) -> str:
+                lr: float = LR, steps: int = STEPS, stage1_steps: int = 0, seed: int = 0,
+                distill_weight: float = 0.0) -> str:
     """``yaw_probe_<method>_<appearance>_<H>x<W>``, then ``_<num_train>people``, ``_<epochs>epochs``,
-    ``_lr<lr>``, ``_<steps>steps``, ``_stage1-<N>`` and ``_seed<N>`` where they differ from the defaults: one
-    report per setting, so probes of several methods, looks, crop sizes, data, recipes and seeds share a folder."""
+    ``_lr<lr>``, ``_<steps>steps``, ``_stage1-<N>``, ``_distill<w>`` and ``_seed<N>`` where they differ from the
+    defaults: one report per setting, so probes of several methods, looks, crop sizes, data, recipes and seeds
+    share a folder."""
     name = f"yaw_probe_{method}_{appearance}_{input_hw[0]}x{input_hw[1]}"
     return (name + (f"_{num_train}people" if num_train != NUM_TRAIN else "")
             + (f"_{epochs}epochs" if epochs != EPOCHS else "")
             + (f"_lr{lr:g}" if lr != LR else "") + (f"_{steps}steps" if steps != STEPS else "")
-            + (f"_stage1-{stage1_steps}" if stage1_steps else "") + (f"_seed{seed}" if seed else ""))
+            + (f"_stage1-{stage1_steps}" if stage1_steps else "")
+            + (f"_distill{distill_weight:g}" if distill_weight else "")
+            + (f"_seed{seed}" if seed else ""))
 
 
 def _recipe(stage1_steps: int, steps: int) -> str:
@@ -167,7 +277,13 @@ def format_report(result: dict, *, appearance: str, args: dict) -> str:
     rows = "\n".join(f"| {p['step']} | {p['weights']} | {p['test_mae']:.1f} | {p['test_corr']:.2f} | "
                      f"{p['train_mae']:.1f} | {p['fit_mae']:.1f} |" for p in result["curve"])
     recipe = _recipe(args["stage1_steps"], args["steps"])
+    if args.get("distill_weight"):
+        teacher = os.path.join(os.path.basename(os.path.dirname(args["teacher"])), os.path.basename(args["teacher"]))
+        recipe += (f"; feature distillation at weight {args['distill_weight']:g} (1 - cosine of the pooled features) "
+                   f"from the teacher {teacher}")
     last = result["curve"][-1]
+    kd = (f" The student's pooled features end at a cosine of {last['distill_cos']:.3f} to the teacher's "
+          "(training mode, mean since the last row)." if "distill_cos" in last else "")
     return (f"# Yaw probe, {appearance} generated people (NOT AGORA / EHF)\n\n"
             f"A {args['method']} ResNet-18 regressing only the body's yaw from the whole-body pipeline's "
             f"{args['input_hw'][0]}x{args['input_hw'][1]} crops: {args['num_train']} training people "
@@ -179,19 +295,26 @@ def format_report(result: dict, *, appearance: str, args: dict) -> str:
             "training loss since the last row, batch statistics (deg) |\n"
             "|---|---|---|---|---|---|\n" + rows +
             f"\n\nAt the end: {last['test_mae']:.1f} deg against the constant's {result['constant_mae']:.1f} "
-            f"({last['test_mae'] - result['constant_mae']:+.1f}).\n")
+            f"({last['test_mae'] - result['constant_mae']:+.1f}).{kd}\n")
 
 
-#: report arguments that may differ between the probes of one summary: what is compared, what is repeated, and
+#: report arguments that may differ between the probes of one summary: what is compared (the method, and
+#: whether and how it was distilled: :func:`entry_label`), what is repeated, whether the weights were kept, and
 #: the folder the people were read from (the test yaws' spread, equal across the reports, checks that they are
 #: the same test people)
-SUMMARY_FREE = ("method", "seed", "out")
+SUMMARY_FREE = ("method", "seed", "out", "teacher", "distill_weight", "save_weights")
+
+
+def entry_label(args: dict) -> str:
+    """A summary row's name: the method, with ``+distill<w>`` for a run distilled from a teacher at weight w."""
+    w = args.get("distill_weight") or 0.0
+    return args["method"] + (f"+distill{w:g}" if w else "")
 
 
 def read_reports(paths) -> list:
     """The yaw probe reports (``.json``, as :func:`main` writes them) at ``paths``, each with its ``path``;
-    those written before ``--stage1-steps`` existed get its value then, 0. ValueError naming the first file that
-    is not one."""
+    those written before ``--stage1-steps`` or ``--teacher`` existed get their values then (one stage, no
+    teacher). ValueError naming the first file that is not one."""
     import json
 
     reports = []
@@ -205,15 +328,16 @@ def read_reports(paths) -> list:
                    if not isinstance(report, dict) or k not in report]
         if missing or not report["curve"]:
             raise ValueError(f"{path}: not a yaw probe report (no {', '.join(missing) or 'curve points'})")
-        args = {"stage1_steps": 0, **report["args"]}  # reports from before --stage1-steps trained in one stage
+        # reports from before --stage1-steps / --teacher trained in one stage, without a teacher
+        args = {"stage1_steps": 0, "teacher": None, "distill_weight": 0.0, "save_weights": False, **report["args"]}
         reports.append({**report, "args": args, "path": path})
     return reports
 
 
 def summarize(reports: list) -> dict:
     """Probes of one setting side by side: {"setting": the arguments they share, "constant_mae", "methods":
-    {method: {"seeds": {seed: curve}, "final": [test error at the last step per seed], "mean", "std", "corr",
-    "train"}}}, methods in order of their mean final error; "corr" and "train" are the seeds' means of the last
+    {:func:`entry_label`: {"seeds": {seed: curve}, "final": [test error at the last step per seed], "mean", "std",
+    "corr", "train"}}}, methods in order of their mean final error; "corr" and "train" are the seeds' means of the last
     point's test correlation and training error (moving statistics). "constant_mae" is the reports' mean: the
     constant is the median of a run's augmented training yaws, whose flips follow the training seed, so it
     moves by a few thousandths of a degree from seed to seed.
@@ -235,7 +359,7 @@ def summarize(reports: list) -> dict:
         if not np.isclose(report["test_yaw_std"], first["test_yaw_std"], rtol=1e-6):
             raise ValueError(f"{report['path']}: scored on other test people (their yaws spread by "
                              f"{report['test_yaw_std']:.4f} deg there, {first['test_yaw_std']:.4f} in {first['path']})")
-        key = (args["method"], args["seed"])
+        key = (entry_label(args), args["seed"])
         if key in runs:
             raise ValueError(f"{report['path']}: method {key[0]} seed {key[1]} again (also {runs[key]['path']})")
         runs[key] = report
@@ -378,10 +502,24 @@ def main(argv=None) -> int:
                          "weights from them; 0: one stage (default); equal to --steps: real weights throughout")
     ap.add_argument("--fp-init", default="he", choices=FP_CONV_INITS,
                     help="full-precision convs: He-normal (default, as the comparison) or hand4whole's N(0, 1e-3)")
+    ap.add_argument("--teacher", default=None,
+                    help="distil from this saved regressor (<out>/<report>.regressor/weights of a --save-weights "
+                         "probe, e.g. the FP one): its pooled features become a second target")
+    ap.add_argument("--distill-weight", type=float, default=None,
+                    help="weight of the feature distillation term, 1 - cosine (default 1 with --teacher)")
+    ap.add_argument("--save-weights", action="store_true",
+                    help="keep the trained regressor in <out>/<report name>.regressor/ (a teacher for --teacher)")
     args = ap.parse_args(argv)
+    if args.distill_weight is None:
+        args.distill_weight = 1.0 if args.teacher else 0.0
+    if args.teacher:
+        args.teacher = os.path.abspath(args.teacher)
     try:
         check_settings(method=args.method, epochs=args.epochs, steps=args.steps, eval_every=args.eval_every,
-                       batch_size=args.batch_size, stage1_steps=args.stage1_steps)
+                       batch_size=args.batch_size, stage1_steps=args.stage1_steps, distill_weight=args.distill_weight,
+                       teacher=args.teacher)
+        if args.teacher:
+            check_teacher(args.teacher, input_hw=args.input_hw)
     except ValueError as error:
         ap.error(str(error))
     out = os.path.abspath(args.out)
@@ -399,14 +537,17 @@ def main(argv=None) -> int:
     test_dir = generate(data_dir(out, args.appearance, args.num_test), smplx_model=smplx, num_train=1,
                         num_val=args.num_test, seed=args.data_seed + DIAGNOSE_SEED_OFFSET,
                         appearance=args.appearance)
+    name = report_name(args.method, args.appearance, args.input_hw, num_train=args.num_train, epochs=args.epochs,
+                       lr=args.lr, steps=args.steps, stage1_steps=args.stage1_steps, seed=args.seed,
+                       distill_weight=args.distill_weight)
     result = probe(load_people("synthetic", train_dir, "train"), load_people("synthetic", test_dir, "validation"),
                    smplx, method=args.method, input_hw=tuple(args.input_hw), epochs=args.epochs, steps=args.steps,
                    eval_every=args.eval_every, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                   fp_init=args.fp_init, stage1_steps=args.stage1_steps)
+                   fp_init=args.fp_init, stage1_steps=args.stage1_steps, teacher=args.teacher,
+                   distill_weight=args.distill_weight,
+                   save_weights=os.path.join(out, name + ".regressor") if args.save_weights else None)
     settings = {**vars(args), "input_hw": list(args.input_hw)}
     report = format_report(result, appearance=args.appearance, args=settings)
     print("\n" + report)
-    name = report_name(args.method, args.appearance, args.input_hw, num_train=args.num_train, epochs=args.epochs,
-                       lr=args.lr, steps=args.steps, stage1_steps=args.stage1_steps, seed=args.seed)
     write_report(os.path.join(out, name), {**result, "args": settings}, report)
     return 0

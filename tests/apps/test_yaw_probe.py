@@ -141,3 +141,62 @@ def test_summary_puts_probes_of_one_setting_side_by_side_and_refuses_mixed_ones(
     with pytest.raises(ValueError,
                        match="other.json: not a yaw probe report \\(no curve, constant_mae, test_yaw_std\\)"):
         yaw_probe.read_reports([str(other)])
+
+
+def test_a_saved_regressor_teaches_and_distillation_pulls_the_features_toward_it(tmp_path, capsys):
+    """``--save-weights`` keeps the regressor, which loads back with the same pooled features (compared with the
+    in-memory model's); ``--teacher`` trains a student whose feature cosine to that teacher rises under a large
+    distillation weight; a teacher of another crop size, a file that is not a regressor, and a weight without a
+    teacher are each refused by name before anything is generated."""
+    import tensorflow as tf
+
+    from bidrn_tf.models.checkpoints import save_weights
+
+    model = yaw_probe.build_regressor(method="fp", input_hw=(64, 48))
+    images = np.random.default_rng(0).integers(0, 256, (5, 64, 48, 3), dtype=np.uint8)
+    expected = tf.keras.Model(model.input, model.get_layer("features").output)(images.astype(np.float32) / 255.0)
+    path = yaw_probe.save_regressor(model, str(tmp_path / "kept"), method="fp", input_hw=(64, 48), fp_init="he")
+    np.testing.assert_allclose(yaw_probe.teacher_features(path, images), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert not (tmp_path / "kept.tmp").exists()
+
+    out = tmp_path / "probe"
+    common = ["--out", str(out), "--num-train", "6", "--num-test", "3", "--input-hw", "64", "48", "--epochs", "2",
+              "--batch-size", "4"]
+    for bad, message in ((["--teacher", path, "--input-hw", "64", "64"], "reads 64x48 crops, this probe 64x64"),
+                         (["--distill-weight", "1"], "needs both a teacher and distill_weight > 0"),
+                         (["--teacher", path, "--distill-weight", "-1"], "distill_weight must be a finite number")):
+        with pytest.raises(SystemExit) as refused:
+            yaw_probe.main([*common, *bad])
+        assert refused.value.code == 2 and message in capsys.readouterr().err and not out.exists()
+    other = tmp_path / "other" / "weights"
+    other.parent.mkdir()
+    save_weights(model, str(other), method="fp")  # a checkpoint, but not a yaw probe regressor
+    with pytest.raises(SystemExit) as refused:
+        yaw_probe.main([*common, "--teacher", str(other)])
+    assert refused.value.code == 2 and "is not a yaw probe regressor" in capsys.readouterr().err
+
+    assert yaw_probe.main([*common, "--steps", "2", "--eval-every", "2", "--save-weights", "--method", "fp"]) == 0
+    teacher = out / "yaw_probe_fp_plain_64x48_6people_2epochs_2steps.regressor" / "weights"
+    assert yaw_probe.check_teacher(str(teacher), input_hw=(64, 48))["method"] == "fp"
+    args = [*common, "--steps", "16", "--eval-every", "2", "--method", "fp", "--seed", "1", "--lr", "3e-3",
+            "--teacher", str(teacher), "--distill-weight", "50"]
+    assert yaw_probe.main(args) == 0
+    name = "yaw_probe_fp_plain_64x48_6people_2epochs_lr0.003_16steps_distill50_seed1"
+    report = json.loads((out / f"{name}.json").read_text())
+    cos = [p["distill_cos"] for p in report["curve"]]
+    assert all(-1 <= c <= 1 for c in cos) and cos[-1] > cos[0] + 0.1, cos
+    assert "feature distillation at weight 50" in (out / f"{name}.md").read_text()
+    assert report["args"]["teacher"] == str(teacher)
+
+
+def test_summary_gives_distilled_runs_their_own_rows(tmp_path):
+    """A run distilled from a teacher is its own row (``bidrn+distill1``) beside the same method and seed
+    without one, and its share is against the undistilled FP and BNN rows: (31 - 25) / (31 - 22) = 67 %."""
+    paths = [_report(tmp_path / f"{m}.json", m, 0, [f]) for m, f in (("fp", 22.0), ("bnn", 31.0), ("bidrn", 28.0))]
+    kd = json.loads(open(_report(tmp_path / "kd.json", "bidrn", 0, [25.0])).read())
+    kd["args"].update(teacher="/x/yaw_probe_fp.regressor/weights", distill_weight=1.0, save_weights=True)
+    (tmp_path / "kd.json").write_text(json.dumps(kd))
+    summary = yaw_probe.summarize(yaw_probe.read_reports([*paths, str(tmp_path / "kd.json")]))
+    assert list(summary["methods"]) == ["fp", "bidrn+distill1", "bidrn", "bnn"]
+    assert "| bidrn+distill1 | 1 | 25.0 (s0) | **25.0** |" in yaw_probe.format_summary(summary)
+    assert "| 67 % |" in yaw_probe.format_summary(summary)
