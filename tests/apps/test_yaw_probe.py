@@ -145,8 +145,8 @@ def test_summary_puts_probes_of_one_setting_side_by_side_and_refuses_mixed_ones(
 
 def test_a_saved_regressor_teaches_and_distillation_pulls_the_features_toward_it(tmp_path, capsys):
     """``--save-weights`` keeps the regressor, which loads back with the same pooled features (compared with the
-    in-memory model's); ``--teacher`` trains a student whose feature cosine to that teacher rises under a large
-    distillation weight; a teacher of another crop size, a file that is not a regressor, and a weight without a
+    in-memory model's); ``--teacher`` trains a student whose distillation error (standardized teacher features)
+    falls under a large distillation weight; a teacher of another crop size, a file that is not a regressor, and a weight without a
     teacher are each refused by name before anything is generated."""
     import tensorflow as tf
 
@@ -183,8 +183,8 @@ def test_a_saved_regressor_teaches_and_distillation_pulls_the_features_toward_it
     assert yaw_probe.main(args) == 0
     name = "yaw_probe_fp_plain_64x48_6people_2epochs_lr0.003_16steps_distill50_seed1"
     report = json.loads((out / f"{name}.json").read_text())
-    cos = [p["distill_cos"] for p in report["curve"]]
-    assert all(-1 <= c <= 1 for c in cos) and cos[-1] > cos[0] + 0.1, cos
+    mse = [p["distill_mse"] for p in report["curve"]]
+    assert mse[-1] < 0.7 * mse[0], mse
     assert "feature distillation at weight 50" in (out / f"{name}.md").read_text()
     assert report["args"]["teacher"] == str(teacher)
 
@@ -200,3 +200,10 @@ def test_summary_gives_distilled_runs_their_own_rows(tmp_path):
     assert list(summary["methods"]) == ["fp", "bidrn+distill1", "bidrn", "bnn"]
     assert "| bidrn+distill1 | 1 | 25.0 (s0) | **25.0** |" in yaw_probe.format_summary(summary)
     assert "| 67 % |" in yaw_probe.format_summary(summary)
+
+
+def test_standardize_centres_and_scales_each_feature():
+    """Analytic: columns [1, 3] -> [-1, 1], [0, 10] -> [-1, 1], a constant column -> 0."""
+    out = yaw_probe.standardize(np.array([[1.0, 0.0, 5.0], [3.0, 10.0, 5.0]]))
+    np.testing.assert_allclose(out, [[-1.0, -1.0, 0.0], [1.0, 1.0, 0.0]])
+    assert out.dtype == np.float32
