@@ -398,7 +398,8 @@ def summarize(reports: list) -> dict:
 def format_summary(summary: dict) -> str:
     """Markdown: the shared setting, one row per method (its seeds' final test errors, their mean and sample
     std, the share of the FP-BNN gap on those means: ``evaluate.metrics``), the constant, and the closing
-    sentence of every comparison table (``gap_closed``)."""
+    sentence of every comparison table (``gap_closed``, over the runs without a teacher), plus, where BiDRN and
+    BNN were both distilled at one weight, BiDRN's share of the gap between FP and the distilled BNN."""
     from bidrn_tf.evaluate.metrics import gap_closed, gap_share
 
     s, means = summary["setting"], {m: e["mean"] for m, e in summary["methods"].items()}
@@ -412,7 +413,14 @@ def format_summary(summary: dict) -> str:
         spread = f" +- {e['std']:.1f}" if len(e["final"]) > 1 else ""
         rows.append(f"| {method} | {len(e['final'])} | {finals} | **{e['mean']:.1f}**{spread} | "
                     f"{e['corr']:.2f} | {e['train']:.1f} | {share} |")
-    gap, recipe = gap_closed(means), _recipe(s["stage1_steps"], s["steps"])
+    plain = {m: v for m, v in means.items() if "+distill" not in m}
+    gap, recipe = gap_closed(plain), _recipe(s["stage1_steps"], s["steps"])
+    for label in means:  # each distillation weight with both BiDRN and BNN distilled: the share between like runs
+        if label.startswith("bidrn+distill") and fp is not None and "bnn" + label[5:] in means:
+            like = gap_share(fp, means["bnn" + label[5:]], means[label])
+            gap += (f" Both distilled ({label[5:]}): BiDRN closes "
+                    + (f"{like:.0f} %" if like is not None else "none") + " of the gap between FP and BNN distilled"
+                    " alike.")
     return (f"# Yaw probe summary, {s['appearance']} generated people (NOT AGORA / EHF)\n\n"
             f"ResNet-18s regressing only the body's yaw from {s['input_hw'][0]}x{s['input_hw'][1]} crops: "
             f"{s['num_train']} training people x {s['epochs']} augmented epochs, {s['num_test']} fresh test people, "

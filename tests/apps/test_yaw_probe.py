@@ -191,7 +191,8 @@ def test_a_saved_regressor_teaches_and_distillation_pulls_the_features_toward_it
 
 def test_summary_gives_distilled_runs_their_own_rows(tmp_path):
     """A run distilled from a teacher is its own row (``bidrn+distill1``) beside the same method and seed
-    without one, and its share is against the undistilled FP and BNN rows: (31 - 25) / (31 - 22) = 67 %."""
+    without one, and its share is against the undistilled FP and BNN rows: (31 - 25) / (31 - 22) = 67 %; with BNN
+    distilled too (at 30), the closing sentence adds the share between like runs, (30 - 25) / (30 - 22) = 62 %."""
     paths = [_report(tmp_path / f"{m}.json", m, 0, [f]) for m, f in (("fp", 22.0), ("bnn", 31.0), ("bidrn", 28.0))]
     kd = json.loads(open(_report(tmp_path / "kd.json", "bidrn", 0, [25.0])).read())
     kd["args"].update(teacher="/x/yaw_probe_fp.regressor/weights", distill_weight=1.0, save_weights=True)
@@ -199,7 +200,14 @@ def test_summary_gives_distilled_runs_their_own_rows(tmp_path):
     summary = yaw_probe.summarize(yaw_probe.read_reports([*paths, str(tmp_path / "kd.json")]))
     assert list(summary["methods"]) == ["fp", "bidrn+distill1", "bidrn", "bnn"]
     assert "| bidrn+distill1 | 1 | 25.0 (s0) | **25.0** |" in yaw_probe.format_summary(summary)
-    assert "| 67 % |" in yaw_probe.format_summary(summary)
+    table = yaw_probe.format_summary(summary)
+    assert "| 67 % |" in table and "BiDRN closes 33 % of the FP-BNN gap." in table and "alike" not in table
+    bnn_kd = json.loads(open(_report(tmp_path / "bnn_kd.json", "bnn", 0, [30.0])).read())
+    bnn_kd["args"].update(teacher="/x/yaw_probe_fp.regressor/weights", distill_weight=1.0)
+    (tmp_path / "bnn_kd.json").write_text(json.dumps(bnn_kd))
+    reports = yaw_probe.read_reports([*paths, str(tmp_path / "kd.json"), str(tmp_path / "bnn_kd.json")])
+    table = yaw_probe.format_summary(yaw_probe.summarize(reports))
+    assert "Both distilled (+distill1): BiDRN closes 62 % of the gap between FP and BNN distilled alike." in table
 
 
 def test_standardize_centres_and_scales_each_feature():
