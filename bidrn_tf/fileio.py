@@ -23,6 +23,28 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
+def write_folder(folder: str, fill) -> None:
+    """Make ``folder`` atomically: ``fill(tmp)`` writes into a fresh temporary folder beside it, which then
+    replaces ``folder`` (an existing one is moved aside first and removed last), so a failure in ``fill``
+    leaves the old folder as it was."""
+    import shutil
+
+    folder = os.path.abspath(folder)
+    tmp, old = folder + ".tmp", folder + ".old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(folder):
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def versioned(data: dict) -> dict:
     """``data`` with ``bidrn_tf_version``: every report the package writes records the version that wrote it."""
     import bidrn_tf

@@ -58,3 +58,28 @@ def test_runs_round_trip_and_a_foreign_file_is_refused(tmp_path):
     (tmp_path / "other.json").write_text('{"something": 1}')
     with pytest.raises(ValueError, match="not a runs file"):
         fileio.load_runs(str(tmp_path / "other.json"))
+
+
+def test_write_folder_replaces_a_folder_whole_or_not_at_all(tmp_path):
+    """A successful fill replaces the old folder's contents entirely; a fill that fails half-way leaves the old
+    folder as it was and no temporary folder behind."""
+    from bidrn_tf.fileio import write_folder
+
+    folder = tmp_path / "run"
+
+    def fill(names):
+        def write(tmp):
+            for name in names:
+                if name == "boom":
+                    raise OSError("disk full")
+                (tmp_path / tmp / name).write_text(name)
+        return write
+
+    write_folder(str(folder), fill(["a", "b"]))
+    assert sorted(p.name for p in folder.iterdir()) == ["a", "b"]
+    with pytest.raises(OSError, match="disk full"):
+        write_folder(str(folder), fill(["c", "boom"]))
+    assert sorted(p.name for p in folder.iterdir()) == ["a", "b"]
+    write_folder(str(folder), fill(["c"]))
+    assert sorted(p.name for p in folder.iterdir()) == ["c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

@@ -178,7 +178,7 @@ def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", in
 
 
 def _yaw(prediction):
-    """The yaw column of a regressor's (N, 1) output or of a distilling student's {"yaw", "features"}."""
+    """The yaw column of a regressor's (N, 1) output or of a distilling student's {"yaw", "hint"}."""
     return (prediction["yaw"] if isinstance(prediction, dict) else prediction)[:, 0]
 
 
@@ -199,22 +199,13 @@ def build_regressor(*, method: str, input_hw=(128, 96), fp_init: str = "he", bin
 def save_regressor(model, folder: str, *, method: str, input_hw, fp_init: str) -> str:
     """Write ``model`` (:func:`build_regressor`'s) to ``<folder>/weights`` (+ ``.meta.json``,
     ``models.checkpoints``) atomically: a temporary folder, then a rename. Returns the weights path."""
-    import shutil
-
+    from bidrn_tf.fileio import write_folder
     from bidrn_tf.models.checkpoints import save_weights
 
-    folder = os.path.abspath(folder)
-    tmp, old = folder + ".tmp", folder + ".old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    save_weights(model, os.path.join(tmp, "weights"), method=method, kind="yaw_probe_regressor",
-                 input_hw=list(input_hw), fp_init=fp_init)
-    shutil.rmtree(old, ignore_errors=True)
-    if os.path.exists(folder):
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return os.path.join(folder, "weights")
+    write_folder(folder, lambda tmp: save_weights(model, os.path.join(tmp, "weights"), method=method,
+                                                  kind="yaw_probe_regressor", input_hw=list(input_hw),
+                                                  fp_init=fp_init))
+    return os.path.join(os.path.abspath(folder), "weights")
 
 
 def check_teacher(path: str, *, input_hw) -> dict:

@@ -404,20 +404,13 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
 def export_final(model, cfg: TrainConfig, model_cfg: ModelConfig, write_dir: str | None = None) -> str:
     """Write ``<write_dir>/final/weights`` (+ ``.meta.json``; ``write_dir`` defaults to ``cfg.out``)
     atomically: a temporary folder, then a rename."""
+    from bidrn_tf.fileio import write_folder
     from bidrn_tf.models.checkpoints import save_weights
 
     final = os.path.join(write_dir or cfg.out, "final")
-    tmp = os.path.join(write_dir or cfg.out, ".final-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    save_weights(model, os.path.join(tmp, "weights"), method=cfg.method, model_config=to_dict(model_cfg),
-                 smplx_model=os.path.abspath(cfg.smplx_model))
-    old = final + ".old"
-    shutil.rmtree(old, ignore_errors=True)
-    if os.path.exists(final):
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+    write_folder(final, lambda tmp: save_weights(model, os.path.join(tmp, "weights"), method=cfg.method,
+                                                 model_config=to_dict(model_cfg),
+                                                 smplx_model=os.path.abspath(cfg.smplx_model)))
     return os.path.join(final, "weights")
 
 
