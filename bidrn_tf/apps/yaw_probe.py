@@ -320,8 +320,9 @@ def entry_label(args: dict) -> str:
 
 def read_reports(paths) -> list:
     """The yaw probe reports (``.json``, as :func:`main` writes them) at ``paths``, each with its ``path``;
-    those written before ``--stage1-steps`` or ``--teacher`` existed get their values then (one stage, no
-    teacher). ValueError naming the first file that is not one."""
+    those written before ``--stage1-steps`` existed get its value then, 0 (the ``--teacher`` arguments need no
+    default: they are in :data:`SUMMARY_FREE`, and :func:`entry_label` reads a missing weight as none).
+    ValueError naming the first file that is not one."""
     import json
 
     reports = []
@@ -335,8 +336,7 @@ def read_reports(paths) -> list:
                    if not isinstance(report, dict) or k not in report]
         if missing or not report["curve"]:
             raise ValueError(f"{path}: not a yaw probe report (no {', '.join(missing) or 'curve points'})")
-        # reports from before --stage1-steps / --teacher trained in one stage, without a teacher
-        args = {"stage1_steps": 0, "teacher": None, "distill_weight": 0.0, "save_weights": False, **report["args"]}
+        args = {"stage1_steps": 0, **report["args"]}  # reports from before --stage1-steps trained in one stage
         reports.append({**report, "args": args, "path": path})
     return reports
 
