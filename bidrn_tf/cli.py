@@ -111,6 +111,21 @@ def add_scratch_switches(ap: argparse.ArgumentParser) -> None:
                          "64 48, whose ResNet features are 2x2); sides >= 32")
 
 
+def add_distill_switches(ap: argparse.ArgumentParser, *, teacher_help: str) -> None:
+    """``--teacher`` (a checkpoint to distil from; ``teacher_help`` says which kind) and ``--distill-weight``
+    (default 1 with a teacher, see :func:`distill_arguments`)."""
+    ap.add_argument("--teacher", default=None, help=teacher_help)
+    ap.add_argument("--distill-weight", type=_non_negative_float, default=None, metavar="W",
+                    help="weight of the feature distillation term (default 1 with --teacher)")
+
+
+def distill_arguments(args: argparse.Namespace) -> tuple:
+    """(teacher as an absolute path or None, distill weight) from :func:`add_distill_switches`' arguments: the
+    weight defaults to 1 with a teacher and 0 without."""
+    weight = args.distill_weight if args.distill_weight is not None else (1.0 if args.teacher else 0.0)
+    return (os.path.abspath(args.teacher) if args.teacher else None), weight
+
+
 def backbone_side(text: str) -> int:
     """A ResNet input side (``--body-hw``, the yaw probe's ``--input-hw``): at least 32 px (the ResNet's stride:
     one feature cell per 32 px)."""

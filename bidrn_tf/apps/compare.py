@@ -88,9 +88,9 @@ LOSS_TERM_PEOPLE = 256
 #: they all agree (``restore_curves``)
 SETTING_ARGS = ("steps", "batch_size", "lr", "preset", "num_train", "num_val", "data_seed", "eval_every", "bn",
                 "feature_bn", "rotation_init", "fp_init", "pose_loss", "root_pose_weight", "boxnet", "body_hw",
-                "appearance")
+                "appearance", "teacher", "distill_weight")
 #: the value of a ``SETTING_ARGS`` entry in a report written before that entry existed
-SETTING_BEFORE = {"appearance": "plain"}
+SETTING_BEFORE = {"appearance": "plain", "teacher": None, "distill_weight": 0.0}
 
 
 def data_dir(out: str, appearance: str, people: int | None = None) -> str:
@@ -163,7 +163,7 @@ def _setting_value(value):
 
 def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, batch_size: int, lr: float,
              preset: str, cfg, smplx: str, data: str, calib, val_people, bn: str, pose_loss: str,
-             root_pose_weight: float, report_only: bool):
+             root_pose_weight: float, report_only: bool, teacher: str | None = None, distill_weight: float = 0.0):
     """Train (or continue, or only read) one (method, seed) run; its {"curve", "images_per_second"} or None.
     ``method``: a method or a ``VARIANTS`` entry (``entry_model``), which names the run folder and the row."""
     import tensorflow as tf
@@ -207,7 +207,7 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
     summary = train(TrainConfig(method=model_method, dataset="synthetic", data_dir=data, smplx_model=smplx, out=where,
                                 preset=preset, model_config=cfg, steps=steps, batch_size=batch_size, lr=lr,
                                 checkpoint_every=eval_every, seed=seed, pose_loss=pose_loss,
-                                root_pose_weight=root_pose_weight,
+                                root_pose_weight=root_pose_weight, teacher=teacher, distill_weight=distill_weight,
                                 resume=os.path.exists(os.path.join(where, "run.json"))),
                     step_hook=hook)
     if not curve or curve[-1]["step"] != steps:  # a finished run resumed: nothing trained, evaluate the end
@@ -222,8 +222,12 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
     return {"curve": curve, "images_per_second": ips, "minutes_this_session": (time.perf_counter() - t) / 60}
 
 
-def check_arguments(*, bn: str, seeds: list, diagnose: bool, diagnose_people: int | None) -> None:
+def check_arguments(*, bn: str, seeds: list, diagnose: bool, diagnose_people: int | None, teacher: str | None = None,
+                    distill_weight: float = 0.0) -> None:
     """``compare``'s checks of its arguments, before anything is written: ``ValueError`` naming the problem."""
+    if not (math.isfinite(distill_weight) and distill_weight >= 0) or bool(distill_weight) != bool(teacher):
+        raise ValueError(f"distillation needs both a teacher and a finite distill_weight > 0, got teacher={teacher!r}, "
+                         f"distill_weight={distill_weight!r}")
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
     if not seeds or len(set(seeds)) != len(seeds) or any(int(s) != s or s < 0 for s in seeds):
@@ -239,7 +243,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
             out: str = "out/compare", report_only: bool = False, feature_bn: bool = False,
             rotation_init: str = "hand4whole", pose_loss: str = "axis_angle", fp_init: str = "hand4whole",
             body_hw: tuple | None = None, root_pose_weight: float = 0.0, diagnose: bool = False,
-            diagnose_people: int | None = None, boxnet: str | None = None, appearance: str = "plain") -> dict:
+            diagnose_people: int | None = None, boxnet: str | None = None, appearance: str = "plain",
+            teacher: str | None = None, distill_weight: float = 0.0) -> dict:
     """Train (or continue) every (method, seed) run and return {"control", "true_root_oracle", "methods":
     {method: {"runs": {seed: {"curve", "images_per_second"}}}}}. ``data_seed``: the generated people (the
     same for every run); ``seeds``: the training seeds. ``report_only``: train nothing, report every curve
@@ -259,7 +264,9 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     more people narrow the intervals over the people at almost no cost; the seed spread they do not touch.
     Recorded as ``"diagnose_people": {"count", "data_seed"}``.
     ``appearance``: how the generated people are drawn (``data.synthetic.APPEARANCES``; ``"front"`` colours the
-    body's front, which marks which way it is turned), in folders of their own (:func:`data_dir`)."""
+    body's front, which marks which way it is turned), in folders of their own (:func:`data_dir`).
+    ``teacher`` / ``distill_weight``: every run distils its body features from this run's final weights
+    (``TrainConfig.teacher``, ``train.distill``); give a distilled comparison an ``out`` of its own."""
     from bidrn_tf.data import load_people
     from bidrn_tf.data.pipeline import ground_truth, make_dataset
     from bidrn_tf.data.synthetic import check_same_people, generate
@@ -268,7 +275,14 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     from bidrn_tf.train.diagnostics import error_budget, median_mesh, median_mesh_control
 
     seeds = list(seeds)
-    check_arguments(bn=bn, seeds=seeds, diagnose=diagnose, diagnose_people=diagnose_people)
+    check_arguments(bn=bn, seeds=seeds, diagnose=diagnose, diagnose_people=diagnose_people, teacher=teacher,
+                    distill_weight=distill_weight)
+    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init, fp_init=fp_init,
+                              body_hw=tuple(body_hw) if body_hw else PRESETS[preset].body_hw, boxnet=boxnet)
+    if teacher and not report_only:
+        from bidrn_tf.train.distill import check_teacher
+
+        check_teacher(teacher, model_config=cfg)
     out = os.path.abspath(out)
     if report_only and not any(os.path.isfile(os.path.join(run_dir(out, m, s), "curve.json"))
                                for m in methods for s in seeds):
@@ -280,8 +294,6 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
     data = generate(data_dir(out, appearance), smplx_model=smplx, num_train=num_train, num_val=num_val,
                     seed=data_seed, appearance=appearance)
     train_people, val_people = load_people("synthetic", data, "train"), load_people("synthetic", data, "validation")
-    cfg = dataclasses.replace(PRESETS[preset], feature_bn=feature_bn, rotation_init=rotation_init, fp_init=fp_init,
-                              body_hw=tuple(body_hw) if body_hw else PRESETS[preset].body_hw, boxnet=boxnet)
     joints = ground_truth(train_people, smplx)["joints"]
     calib = make_dataset(train_people, joints, batch_size=batch_size, training=False, input_hw=cfg.image_hw)
     budget = error_budget(train_people, val_people, smplx)  # row 0: the control, row 1: the true-root oracle
@@ -292,7 +304,8 @@ def compare(methods, *, steps: int, eval_every: int, batch_size: int = 8, lr: fl
         for seed in seeds:
             run = _run_one(method, seed, out=out, steps=steps, eval_every=eval_every, batch_size=batch_size, lr=lr,
                            preset=preset, cfg=cfg, smplx=smplx, data=data, calib=calib, val_people=val_people, bn=bn,
-                           pose_loss=pose_loss, root_pose_weight=root_pose_weight, report_only=report_only)
+                           pose_loss=pose_loss, root_pose_weight=root_pose_weight, report_only=report_only,
+                           teacher=teacher, distill_weight=distill_weight)
             if run is not None:
                 results.setdefault(method, {"runs": {}})["runs"][seed] = run
     extra = {}
@@ -912,7 +925,8 @@ POSE_LOSS_WORDS = {"axis_angle": "axis-angle (Hand4Whole)", "matrix": "rotation 
 def main(argv=None) -> int:
     import argparse
 
-    from bidrn_tf.cli import add_budget_arguments, add_scratch_switches, model_switches, positive_int
+    from bidrn_tf.cli import (add_budget_arguments, add_distill_switches, add_scratch_switches, distill_arguments,
+                              model_switches, positive_int)
     from bidrn_tf.data.synthetic import APPEARANCES
     from bidrn_tf.fileio import versioned, write_atomic
     from bidrn_tf.models.backbones import METHODS
@@ -943,9 +957,14 @@ def main(argv=None) -> int:
                          "body's front in a second colour, which marks which way it is turned); each in its own "
                          "data folder under --out")
     add_scratch_switches(ap)
+    add_distill_switches(ap, teacher_help="every run distils its body features from this run's final weights "
+                                          "(<run>/final/weights, e.g. <out>/fp/final/weights of a comparison with "
+                                          "this setting); give the distilled comparison an --out of its own")
     args = ap.parse_args(argv)
+    args.teacher, args.distill_weight = distill_arguments(args)
     try:
-        check_arguments(bn=args.bn, seeds=args.seeds, diagnose=args.diagnose, diagnose_people=args.diagnose_people)
+        check_arguments(bn=args.bn, seeds=args.seeds, diagnose=args.diagnose, diagnose_people=args.diagnose_people,
+                        teacher=args.teacher, distill_weight=args.distill_weight)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -964,7 +983,8 @@ def main(argv=None) -> int:
                          seeds=args.seeds, data_seed=args.data_seed, bn=args.bn, out=args.out,
                          report_only=args.report_only, pose_loss=args.pose_loss,
                          root_pose_weight=args.root_pose_weight, diagnose=args.diagnose,
-                         diagnose_people=args.diagnose_people, appearance=args.appearance, **model_switches(args))
+                         diagnose_people=args.diagnose_people, appearance=args.appearance, teacher=args.teacher,
+                         distill_weight=args.distill_weight, **model_switches(args))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -984,7 +1004,10 @@ def main(argv=None) -> int:
             f"{POSE_LOSS_WORDS[args.pose_loss]}"
             f"{f' + the root rotation alone x {args.root_pose_weight:g}' if args.root_pose_weight else ''}, "
             f"full-precision convs "
-            f"start {'He-normal' if args.fp_init == 'he' else 'at N(0, 1e-3) (Hand4Whole)'}.\n\n")
+            f"start {'He-normal' if args.fp_init == 'he' else 'at N(0, 1e-3) (Hand4Whole)'}"
+            f"{f', body features distilled from {args.teacher}' if args.teacher else ''}"
+            f"{f' at weight {args.distill_weight:g}' if args.teacher else ''}"
+            ".\n\n")
     table = format_table(result, head)
     print("\n" + table)
     write_atomic(os.path.join(args.out, "comparison.md"), table.encode())

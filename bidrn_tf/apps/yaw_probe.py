@@ -485,7 +485,7 @@ def main(argv=None) -> int:
     import argparse
 
     from bidrn_tf.apps.compare import DIAGNOSE_SEED_OFFSET, data_dir
-    from bidrn_tf.cli import backbone_side, positive_int
+    from bidrn_tf.cli import add_distill_switches, backbone_side, distill_arguments, positive_int
     from bidrn_tf.data import load_people
     from bidrn_tf.data.synthetic import APPEARANCES, check_same_people, generate
     from bidrn_tf.fileio import write_report
@@ -517,18 +517,13 @@ def main(argv=None) -> int:
                          "weights from them; 0: one stage (default); equal to --steps: real weights throughout")
     ap.add_argument("--fp-init", default="he", choices=FP_CONV_INITS,
                     help="full-precision convs: He-normal (default, as the comparison) or hand4whole's N(0, 1e-3)")
-    ap.add_argument("--teacher", default=None,
-                    help="distil from this saved regressor (<out>/<report>.regressor/weights of a --save-weights "
-                         "probe, e.g. the FP one): its pooled features become a second target")
-    ap.add_argument("--distill-weight", type=float, default=None,
-                    help="weight of the feature distillation term (default 1 with --teacher)")
+    add_distill_switches(ap, teacher_help="distil from this saved regressor (<out>/<report>.regressor/weights of a "
+                                          "--save-weights probe, e.g. the FP one): its pooled features become a "
+                                          "second target")
     ap.add_argument("--save-weights", action="store_true",
                     help="keep the trained regressor in <out>/<report name>.regressor/ (a teacher for --teacher)")
     args = ap.parse_args(argv)
-    if args.distill_weight is None:
-        args.distill_weight = 1.0 if args.teacher else 0.0
-    if args.teacher:
-        args.teacher = os.path.abspath(args.teacher)
+    args.teacher, args.distill_weight = distill_arguments(args)
     try:
         check_settings(method=args.method, epochs=args.epochs, steps=args.steps, eval_every=args.eval_every,
                        batch_size=args.batch_size, stage1_steps=args.stage1_steps, distill_weight=args.distill_weight,

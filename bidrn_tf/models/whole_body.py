@@ -51,11 +51,11 @@ class WholeBody(tf.keras.layers.Layer):
     """The whole-body network as one layer (see module docstring); ``build_model`` wraps it in a Model."""
 
     def __init__(self, *, method: str, smplx_model: str | None, config: ModelConfig | None = None,
-                 include_smplx: bool = True, **kwargs):
+                 include_smplx: bool = True, include_features: bool = False, **kwargs):
         super().__init__(**kwargs)
         cfg = config or ModelConfig()
         self.method, self.smplx_model, self.cfg = method, smplx_model, cfg
-        self.include_smplx = include_smplx
+        self.include_smplx, self.include_features = include_smplx, include_features
         extra = {"bidrn_config": cfg.bidrn} if method == "bidrn" else {}
         if cfg.xnor_activation_scale:  # build_resnet refuses it for any method but xnor
             extra["xnor_activation_scale"] = True
@@ -79,13 +79,18 @@ class WholeBody(tf.keras.layers.Layer):
         """A backbone's output, through its BatchNorm when ``ModelConfig.feature_bn``."""
         return self.feature_bns[part](features, training=training) if self.cfg.feature_bn else features
 
+    def body_features(self, images, training=None):
+        """(B, H, W, 3) images -> (B, h, w, C) body features (h, w = body_hw / 32), what the body heads read
+        (through the feature BatchNorm when ``ModelConfig.feature_bn``): the body backbone alone."""
+        return self._features("body", self.body_backbone(tf.image.resize(images, self.cfg.body_hw),
+                                                         training=training), training)
+
     @tf.autograph.experimental.do_not_convert  # plain Python control flow: see nn/__init__.py
     def call(self, images, training=None):
         cfg = self.cfg
         batch = tf.shape(images)[0]
         # body
-        body_feat = self._features("body", self.body_backbone(tf.image.resize(images, cfg.body_hw), training=training),
-                                   training)
+        body_feat = self.body_features(images, training)
         feat_hw = body_feat.shape[1:3]
         body_joints, body_hm = self.body_position(body_feat)
         # boxes (Hand4Whole detaches the heatmap fed to BoxNet)
@@ -136,6 +141,8 @@ class WholeBody(tf.keras.layers.Layer):
             "body_joints": tf.concat([_rescale(body_joints[..., :2], feat_hw, cfg.image_hw), body_joints[..., 2:]], -1),
             "lhand_joints": tf.concat([lj_img, lj[..., 2:]], -1), "rhand_joints": tf.concat([rj_img, rj[..., 2:]], -1),
         }
+        if self.include_features:
+            outputs["body_features"] = body_feat
         if self.smplx is None:
             return outputs
         return {**outputs, **self.mesh_outputs(outputs)}
@@ -156,7 +163,7 @@ class WholeBody(tf.keras.layers.Layer):
 
 
 def build_model(*, method: str, smplx_model: str | None, config: ModelConfig | None = None,
-                include_smplx: bool = True) -> tf.keras.Model:
+                include_smplx: bool = True, include_features: bool = False) -> tf.keras.Model:
     """Build the whole-body model for ``method`` (one of ``bidrn_tf.models.backbones.METHODS``).
 
     Args:
@@ -167,6 +174,9 @@ def build_model(*, method: str, smplx_model: str | None, config: ModelConfig | N
         include_smplx: ``False`` leaves the SMPL-X layer out (like keras.applications' ``include_top``):
             the model then outputs parameters, boxes and joints only, without ``vertices``,
             ``smplx_joints`` and ``joints_proj``, and ``smplx_model`` may be ``None``.
+        include_features: also output ``body_features`` (B, h, w, C; h, w = body_hw / 32), what the body heads
+            read (feature distillation in training, ``train.distill``). It adds no weights: the weight list is
+            the same with or without it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -175,7 +185,7 @@ def build_model(*, method: str, smplx_model: str | None, config: ModelConfig | N
     cfg = config or ModelConfig()
     images = tf.keras.Input((*cfg.image_hw, 3), name="image")
     outputs = WholeBody(method=method, smplx_model=smplx_model, config=cfg, include_smplx=include_smplx,
-                        name="whole_body")(images)
+                        include_features=include_features, name="whole_body")(images)
     # name every output after its key, so a converted flatbuffer's signature names them too
     outputs = {k: tf.keras.layers.Activation("linear", name=k)(v) for k, v in outputs.items()}
     return tf.keras.Model(images, outputs, name=f"{method}_whole_body")

@@ -26,6 +26,11 @@ function (``TrainConfig`` in).
   they delete at the end. ``out`` must be on a file system every worker sees (a resume reads the chief's
   checkpoint). Every worker's summary carries ``weights_sha256``, a digest of its final weights, so
   identical replicas can be checked.
+* ``teacher`` (a run's ``final/weights``, usually full precision) with ``distill_weight`` > 0 adds feature
+  distillation (``train.distill``): the loss term ``distill``, ``distill_weight`` x the mean squared error
+  between a 1x1 hint of the student's body features and the teacher's, standardized per channel. The hint is
+  checkpointed with the run (a resume continues it) and is not part of the exported model. Off by default (the
+  paper trains without a teacher).
 * ``dataset`` may be one set or a mix such as ``"h36m+mscoco+mpii"`` (the paper's EHF recipe), sampled as
   Hand4Whole does (``bidrn_tf.data.mixing``).
 """
@@ -73,6 +78,8 @@ class TrainConfig:
     pose_loss: str = "axis_angle"  # train.losses.POSE_LOSSES: Hand4Whole's axis-angle L1, matrices or geodesic
     root_pose_weight: float = 0.0  # > 0: the root rotation as a loss term of its own (train.losses.losses)
     augment: bool = True  # False: training batches without augmentation (the overfit check, apps.overfit)
+    teacher: str | None = None  # a run's final/weights to distil the body features from (train.distill)
+    distill_weight: float = 0.0  # > 0 with a teacher: the weight of the distillation term
 
 
 def make_strategy(name: str):
@@ -156,10 +163,14 @@ def _check_run(cfg: TrainConfig, run_path: str) -> None:
         raise TrainingError(f"{cfg.out!r} was trained with preset {previous.get('preset')!r}, not {cfg.preset!r}")
     if "model_config" in previous and from_dict(previous["model_config"]) != (cfg.model_config or PRESETS[cfg.preset]):
         raise TrainingError(f"{cfg.out!r} was trained with another model configuration: {previous['model_config']}")
-    for name, default in (("pose_loss", "axis_angle"), ("root_pose_weight", 0.0), ("augment", True)):
+    for name, default in (("pose_loss", "axis_angle"), ("root_pose_weight", 0.0), ("augment", True),
+                          ("distill_weight", 0.0)):
         if previous.get(name, default) != getattr(cfg, name):  # runs older than the field had its default
             raise TrainingError(f"{cfg.out!r} was trained with {name} {previous.get(name, default)!r}, "
                                 f"not {getattr(cfg, name)!r}")
+    before, now = previous.get("teacher"), cfg.teacher
+    if (before or now) and not (before and now and os.path.realpath(before) == os.path.realpath(now)):
+        raise TrainingError(f"{cfg.out!r} was trained with teacher {before!r}, not {now!r}")
     if previous.get("dataset", cfg.dataset) != cfg.dataset:
         raise TrainingError(f"{cfg.out!r} was trained on dataset {previous['dataset']!r}, not {cfg.dataset!r}")
     # the same people: folders compared by name, so a run (or its data) moved elsewhere still resumes, while e.g.
@@ -193,6 +204,16 @@ def _check_config(cfg: TrainConfig) -> None:
     from bidrn_tf.train.losses import check_pose_loss
 
     check_pose_loss(cfg.pose_loss, cfg.root_pose_weight)
+    w = cfg.distill_weight
+    if isinstance(w, bool) or not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0):
+        raise ValueError(f"distill_weight must be a finite number >= 0, got {w!r}")
+    if bool(w) != bool(cfg.teacher):
+        raise ValueError(f"distillation needs both a teacher and distill_weight > 0, got teacher={cfg.teacher!r}, "
+                         f"distill_weight={w!r}")
+    if cfg.teacher:
+        from bidrn_tf.train.distill import check_teacher
+
+        check_teacher(cfg.teacher, model_config=cfg.model_config or PRESETS[cfg.preset])
     if not os.path.isfile(cfg.smplx_model):
         raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
     if os.path.exists(cfg.out) and not os.path.isdir(cfg.out):
@@ -278,8 +299,10 @@ def _train(cfg: TrainConfig, step_hook=None) -> dict:
     write_dir = cfg.out if chief else tempfile.mkdtemp(prefix="bidrn-worker-")
     if chief:
         os.makedirs(cfg.out, exist_ok=True)
+        teacher = os.path.abspath(cfg.teacher) if cfg.teacher else None  # a resume compares it (_check_run)
         write_atomic(run_path, json.dumps(versioned({**dataclasses.asdict(cfg), "model_config": to_dict(model_cfg),
-                                                     "num_train": len(people)}), indent=1).encode())
+                                                     "teacher": teacher, "num_train": len(people)}),
+                                          indent=1).encode())
     try:
         return _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook)
     finally:
@@ -303,11 +326,23 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
 
     tf.keras.utils.set_random_seed(cfg.seed)  # the initial weights are a function of the seed as well
     with strategy.scope():
-        model = build_model(method=cfg.method, smplx_model=cfg.smplx_model, config=model_cfg)
+        model = build_model(method=cfg.method, smplx_model=cfg.smplx_model, config=model_cfg,
+                            include_features=bool(cfg.teacher))
+        teacher, hint = None, None
+        variables = list(model.trainable_variables)
+        if cfg.teacher:
+            from bidrn_tf.train import distill
+
+            teacher = distill.load_teacher(cfg.teacher, model_config=model_cfg)
+            hint = distill.hint_layer(teacher(tf.zeros((1, *model_cfg.image_hw, 3))).shape[-1])
+            hint.build(model.output[distill.FEATURES].shape)
+            variables += hint.trainable_variables
         schedule = step_decay(cfg.lr, cfg.steps, cfg.decay_at)
         optimizer = tf.keras.optimizers.Adam(schedule)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+        # the hint is checkpointed with the run (a resume continues it) but not exported
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step,
+                                   **({"distill_hint": hint} if hint is not None else {}))
     manager = tf.train.CheckpointManager(ckpt, os.path.join(write_dir, "checkpoints"), max_to_keep=2)
     latest = committed_checkpoint(cfg.out) if cfg.resume else None
     if latest:
@@ -324,10 +359,13 @@ def _run(cfg, model_cfg, strategy, chief, write_dir, people, joints, step_hook=N
         with tf.GradientTape() as tape:
             outputs = model(batch["image"], training=True)
             parts = losses(outputs, batch, model_cfg, pose_loss=cfg.pose_loss, root_pose_weight=cfg.root_pose_weight)
+            if teacher is not None:
+                hinted = hint(outputs[distill.FEATURES])
+                parts["distill"] = cfg.distill_weight * distill.hint_loss(hinted, teacher(batch["image"]))
             total = tf.add_n(list(parts.values()))
             scaled = total * per_replica_scale
-        grads = tape.gradient(scaled, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        grads = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(grads, variables))
         return total, parts
 
     scheduled = quantizers.scheduled(model)  # ReCU's tau, FDA's Fourier terms and noise weight
@@ -434,7 +472,7 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    from bidrn_tf.cli import add_scratch_switches, model_switches, positive_int
+    from bidrn_tf.cli import add_distill_switches, add_scratch_switches, distill_arguments, model_switches, positive_int
     from bidrn_tf.data import DATASETS, PAPER_MIX
     from bidrn_tf.data.common import DatasetError
     from bidrn_tf.data.synthetic import APPEARANCES, default_dataset
@@ -468,11 +506,15 @@ def main(argv=None) -> int:
                     help="--method xnor only: XNOR-Net's activation scale K after each binary conv "
                          "(ModelConfig.xnor_activation_scale; without it xnor computes BNN's function)")
     add_scratch_switches(ap)
+    add_distill_switches(ap, teacher_help="distil the body features from this run's final weights "
+                                          "(<run>/final/weights, usually a full-precision run with the same "
+                                          "--preset / --body-hw; TrainConfig.teacher)")
     args = ap.parse_args(argv)
     if args.xnor_activation_scale and args.method != "xnor":
         ap.error(f"--xnor-activation-scale applies to --method xnor only, got --method {args.method}")
     if args.appearance is not None and (args.dataset != "synthetic" or args.data_dir is not None):
         ap.error("--appearance applies to the generated default set only (--dataset synthetic without --data-dir)")
+    teacher, distill_weight = distill_arguments(args)
     try:
         data_dir, smplx_model = args.data_dir, args.smplx_model
         if args.dataset == "synthetic" and data_dir is None:
@@ -488,6 +530,7 @@ def main(argv=None) -> int:
             checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
             strategy=args.strategy, resolution=(720, 1280) if args.resolution == "720" else (2160, 3840),
             resume=args.resume, pose_loss=args.pose_loss, root_pose_weight=args.root_pose_weight,
+            teacher=teacher, distill_weight=distill_weight,
             model_config=dataclasses.replace(PRESETS[args.preset], **model_switches(args),
                                              xnor_activation_scale=args.xnor_activation_scale)))
     except TrainingInterrupted as err:

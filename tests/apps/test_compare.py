@@ -520,7 +520,7 @@ def _setting(**change):
     setting = dict.fromkeys(SETTING_ARGS)
     setting.update(steps=100, batch_size=8, lr=1e-3, preset="tiny", num_train=8, num_val=2, data_seed=0,
                    eval_every=50, bn="precise", feature_bn=True, rotation_init="rest", fp_init="he",
-                   pose_loss="geodesic", root_pose_weight=1.0, appearance="plain")
+                   pose_loss="geodesic", root_pose_weight=1.0, appearance="plain", distill_weight=0.0)
     return {**setting, **change}
 
 
@@ -691,3 +691,44 @@ def test_xnor_k_is_trained_as_xnor_with_its_activation_scale_in_its_own_run(tmp_
     with pytest.raises(SystemExit):
         app.main(["--help"])
     assert "xnor_k: xnor with XNOR-Net's activation scale K" in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_teacher_reaches_every_run_and_is_checked_before_anything_is_written(tmp_path, monkeypatch):
+    """``--teacher`` (default weight 1) is part of the setting and goes into every run's ``TrainConfig``; a weight
+    without a teacher, or a teacher that does not load, stops the comparison before it writes anything."""
+    import bidrn_tf.apps.compare as app
+    import bidrn_tf.models.whole_body as whole_body
+    import bidrn_tf.train.loop as loop
+    from bidrn_tf.models.config import PRESETS
+
+    assert {"teacher", "distill_weight"} <= set(app.SETTING_ARGS)
+    trained = []
+
+    class Stop(Exception):
+        """Ends the run once its configuration has been seen."""
+
+    def fake_train(config, step_hook=None):
+        trained.append(config)
+        raise Stop
+
+    monkeypatch.setattr(whole_body, "build_model", lambda **kw: None)
+    monkeypatch.setattr(loop, "train", fake_train)
+    with pytest.raises(Stop):
+        app._run_one("bidrn", 0, out=str(tmp_path), steps=2, eval_every=2, batch_size=2, lr=1e-3, preset="tiny",
+                     cfg=PRESETS["tiny"], smplx="model.npz", data=str(tmp_path / "data"), calib=None, val_people=[],
+                     bn="precise", pose_loss="geodesic", root_pose_weight=1.0, report_only=False,
+                     teacher="/t/weights", distill_weight=0.5)
+    assert (trained[0].teacher, trained[0].distill_weight) == ("/t/weights", 0.5)
+
+    out = tmp_path / "c"
+    for kw, message in (({"distill_weight": 1.0}, "needs both a teacher"),
+                        ({"teacher": str(tmp_path / "none" / "weights"), "distill_weight": 1.0}, "not found")):
+        with pytest.raises(ValueError, match=message):
+            app.compare(["bidrn"], steps=2, eval_every=1, preset="tiny", out=str(out), **kw)
+    assert not out.exists()
+    seen = []
+    monkeypatch.setattr(app, "compare", lambda methods, **kw: seen.append(kw) or {"methods": {}})
+    assert app.main(["--methods", "bnn", "--out", str(out), "--teacher", "t/weights"]) == 2  # no run: no table
+    assert app.main(["--methods", "bnn", "--out", str(out)]) == 2
+    assert [(kw["teacher"], kw["distill_weight"]) for kw in seen] == [(os.path.abspath("t/weights"), 1.0),
+                                                                       (None, 0.0)]

@@ -164,7 +164,7 @@ def test_a_saved_regressor_teaches_and_distillation_pulls_the_features_toward_it
               "--batch-size", "4"]
     for bad, message in ((["--teacher", path, "--input-hw", "64", "64"], "reads 64x48 crops, this probe 64x64"),
                          (["--distill-weight", "1"], "needs both a teacher and distill_weight > 0"),
-                         (["--teacher", path, "--distill-weight", "-1"], "distill_weight must be a finite number")):
+                         (["--teacher", path, "--distill-weight", "-1"], "must be a finite number >= 0")):
         with pytest.raises(SystemExit) as refused:
             yaw_probe.main([*common, *bad])
         assert refused.value.code == 2 and message in capsys.readouterr().err and not out.exists()

@@ -116,6 +116,25 @@ def test_feature_bn_puts_each_backbone_output_on_one_scale(smplx_model_path):
     assert not any("feature_bn" in w.name for w in off.weights)
 
 
+def test_include_features_outputs_what_the_body_heads_read_and_adds_no_weights():
+    """``build_model(include_features=True)`` (feature distillation) adds ``body_features``: the body backbone's
+    output through the feature BatchNorm, as ``WholeBody.body_features`` computes it; the weights are the same."""
+    cfg = dataclasses.replace(SMALL, feature_bn=True)
+    tf.keras.utils.set_random_seed(3)
+    with_features = build_model(method="bnn", smplx_model=None, config=cfg, include_smplx=False, include_features=True)
+    plain = build_model(method="bnn", smplx_model=None, config=cfg, include_smplx=False)
+    assert [w.shape for w in with_features.weights] == [w.shape for w in plain.weights]
+    images = tf.random.uniform((2, *cfg.image_hw, 3), seed=4)
+    layer = with_features.get_layer("whole_body")
+    out = with_features(images, training=False)
+    expected = layer.feature_bns["body"](layer.body_backbone(tf.image.resize(images, cfg.body_hw), training=False),
+                                         training=False)
+    np.testing.assert_allclose(out["body_features"], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.body_features(images, training=False), expected, rtol=1e-5, atol=1e-5)
+    assert out["body_features"].shape[1:3] == (cfg.body_hw[0] // 32, cfg.body_hw[1] // 32)
+    assert "body_features" not in plain(images, training=False)
+
+
 @pytest.mark.parametrize("method", ["fp", "bidrn"])
 def test_rest_rotation_init_starts_at_the_rest_pose_upright(method):
     """``rotation_init="rest"``: before training every joint is at no rotation and the root at a half turn
