@@ -225,9 +225,9 @@ def _run_one(method: str, seed: int, *, out: str, steps: int, eval_every: int, b
 def check_arguments(*, bn: str, seeds: list, diagnose: bool, diagnose_people: int | None, teacher: str | None = None,
                     distill_weight: float = 0.0) -> None:
     """``compare``'s checks of its arguments, before anything is written: ``ValueError`` naming the problem."""
-    if not (math.isfinite(distill_weight) and distill_weight >= 0) or bool(distill_weight) != bool(teacher):
-        raise ValueError(f"distillation needs both a teacher and a finite distill_weight > 0, got teacher={teacher!r}, "
-                         f"distill_weight={distill_weight!r}")
+    from bidrn_tf.train.distill import check_distillation
+
+    check_distillation(teacher, distill_weight)
     if bn not in ("precise", "moving"):
         raise ValueError(f"bn must be precise or moving, got {bn!r}")
     if not seeds or len(set(seeds)) != len(seeds) or any(int(s) != s or s < 0 for s in seeds):

@@ -60,11 +60,9 @@ def check_settings(*, method: str, epochs: int, steps: int, eval_every: int, bat
         raise ValueError(f"stage1_steps must be an integer from 0 to steps={steps}, got {stage1_steps!r}")
     if stage1_steps and method not in REAL_WEIGHT_METHODS:
         raise ValueError(f"stage1_steps (real weights first) applies to {REAL_WEIGHT_METHODS}, got method={method!r}")
-    if not (np.isfinite(distill_weight) and distill_weight >= 0):
-        raise ValueError(f"distill_weight must be a finite number >= 0, got {distill_weight!r}")
-    if bool(distill_weight) != bool(teacher):
-        raise ValueError("distillation needs both a teacher and distill_weight > 0, got "
-                         f"teacher={teacher!r}, distill_weight={distill_weight!r}")
+    from bidrn_tf.train.distill import check_distillation
+
+    check_distillation(teacher, distill_weight)
 
 
 def probe(train_people, test_people, smplx_model: str, *, method: str = "fp", input_hw=(128, 96),

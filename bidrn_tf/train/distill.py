@@ -25,6 +25,19 @@ import bidrn_tf  # noqa: F401
 FEATURES = "body_features"
 
 
+def check_distillation(teacher: str | None, distill_weight: float) -> None:
+    """A ``ValueError`` unless ``distill_weight`` is a finite number >= 0 that is > 0 exactly when a ``teacher`` is
+    given: the one check of the two settings, for training, the comparison and the yaw probe."""
+    import math
+
+    w = distill_weight
+    if isinstance(w, bool) or not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+        raise ValueError(f"distill_weight must be a finite number >= 0, got {w!r}")
+    if bool(w) != bool(teacher):
+        raise ValueError(f"distillation needs both a teacher and distill_weight > 0, got teacher={teacher!r}, "
+                         f"distill_weight={w!r}")
+
+
 def check_teacher(path: str, *, model_config) -> dict:
     """The teacher checkpoint's metadata, checked before any slow work: it loads
     (``models.checkpoints.read_meta``) and its body input size is ``model_config.body_hw`` (``ValueError``)."""

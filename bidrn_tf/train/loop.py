@@ -204,15 +204,10 @@ def _check_config(cfg: TrainConfig) -> None:
     from bidrn_tf.train.losses import check_pose_loss
 
     check_pose_loss(cfg.pose_loss, cfg.root_pose_weight)
-    w = cfg.distill_weight
-    if isinstance(w, bool) or not (isinstance(w, (int, float)) and np.isfinite(w) and w >= 0):
-        raise ValueError(f"distill_weight must be a finite number >= 0, got {w!r}")
-    if bool(w) != bool(cfg.teacher):
-        raise ValueError(f"distillation needs both a teacher and distill_weight > 0, got teacher={cfg.teacher!r}, "
-                         f"distill_weight={w!r}")
-    if cfg.teacher:
-        from bidrn_tf.train.distill import check_teacher
+    from bidrn_tf.train.distill import check_distillation, check_teacher
 
+    check_distillation(cfg.teacher, cfg.distill_weight)
+    if cfg.teacher:
         check_teacher(cfg.teacher, model_config=cfg.model_config or PRESETS[cfg.preset])
     if not os.path.isfile(cfg.smplx_model):
         raise FileNotFoundError(f"SMPL-X model file not found: {cfg.smplx_model!r}")
