@@ -67,6 +67,10 @@ def test_distillation_moves_the_students_body_backbone_toward_the_teacher(smplx_
     assert last < 0.5 * first, (first, last)
 
 
+# The tests that read the trained teacher run on one xdist worker, so it is trained once per suite, not once per worker.
+SHARES_TEACHER = pytest.mark.xdist_group("distill_teacher")
+
+
 @pytest.fixture(scope="module")
 def teacher_run(tmp_path_factory, smplx_model_path):
     from bidrn_tf.train.loop import TrainConfig, train
@@ -79,6 +83,7 @@ def teacher_run(tmp_path_factory, smplx_model_path):
     return data, os.path.join(out, "final", "weights")
 
 
+@SHARES_TEACHER
 def test_a_distilled_run_trains_resumes_and_exports_a_plain_model(teacher_run, smplx_model_path, tmp_path):
     from bidrn_tf.models.checkpoints import load_trained
     from bidrn_tf.train.loop import TrainConfig, TrainingError, train
@@ -107,6 +112,7 @@ def test_a_distilled_run_trains_resumes_and_exports_a_plain_model(teacher_run, s
     assert resumed["steps"] == 3 and resumed["last_losses"]["distill"] > 0
 
 
+@SHARES_TEACHER
 @pytest.mark.parametrize("change, message", [
     ({"distill_weight": 0.0}, "needs both a teacher and distill_weight > 0"),
     ({"teacher": None}, "needs both a teacher and distill_weight > 0"),
@@ -126,6 +132,7 @@ def test_distillation_settings_are_checked_before_any_work(teacher_run, smplx_mo
     assert not (tmp_path / "run").exists()
 
 
+@SHARES_TEACHER
 def test_the_command_line_passes_the_teacher_with_a_default_weight_of_one(teacher_run, smplx_model_path, tmp_path,
                                                                           monkeypatch):
     import bidrn_tf.train.loop as loop
